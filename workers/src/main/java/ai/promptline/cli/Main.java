@@ -9,7 +9,14 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Prompt-learning benchmarks on frozen CLIP models, orchestrated by Temporal.",
-    subcommands = {DataCommand.class, ClipCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      CampaignCommand.class,
+      WorkerCommand.class,
+      DataCommand.class,
+      ClipCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,0 +1,243 @@
+package ai.promptline.activities;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.promptline.activities.tracking.Tracker.Metric;
+import ai.promptline.ml.clip.ClipModel;
+import ai.promptline.ml.clip.ClipTokenizer;
+import ai.promptline.ml.data.image.Transforms;
+import ai.promptline.ml.data.image.Transforms.ImageTransform;
+import ai.promptline.ml.methods.ClassSet;
+import ai.promptline.ml.methods.Features;
+import ai.promptline.ml.methods.MethodContext;
+import ai.promptline.ml.methods.MethodOptions;
+import ai.promptline.ml.methods.Methods;
+import ai.promptline.ml.methods.PromptMethod;
+import ai.promptline.ml.train.Evaluator;
+import ai.promptline.ml.train.FeatureExtractor;
+import ai.promptline.ml.train.FeatureTrainer;
+import ai.promptline.ml.train.LrSchedule;
+import ai.promptline.ml.train.TensorBytes;
+import ai.promptline.workflows.api.ComputeActivities;
+import ai.promptline.workflows.model.ContentKeys;
+import ai.promptline.workflows.model.RunConfig;
+import ai.promptline.workflows.model.Stages.BlobRef;
+import ai.promptline.workflows.model.Stages.EvalInput;
+import ai.promptline.workflows.model.Stages.EvalResult;
+import ai.promptline.workflows.model.Stages.FeatureResult;
+import ai.promptline.workflows.model.Stages.SplitResult;
+import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TrainInput;
+import ai.promptline.workflows.model.Stages.TrainResult;
+import ai.promptline.workflows.model.TrainParams;
+import io.micrometer.core.instrument.Timer;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Feature caching, training and evaluation: the GPU-queue activities. Thin: the ML library does
+ * the computing; this class moves tensors between it and the object store, heartbeats, and turns
+ * bad input into non-retryable failures.
+ */
+public final class ComputeActivitiesImpl implements ComputeActivities {
+  /** Heartbeat details of the train activity: what a retried attempt resumes from. */
+  public record TrainProgress(int epochsDone, String checkpointKey) {}
+
+  /** Bump when feature extraction changes numerically (transform, tower). */
+  static final String FEATURE_VERSION = "1";
+
+  private final Backends backends;
+  private final ModelCache models;
+  private final int decodeThreads;
+
+  public ComputeActivitiesImpl(Backends backends, ModelCache models, int decodeThreads) {
+    this.backends = backends;
+    this.models = models;
+    this.decodeThreads = decodeThreads;
+  }
+
+  // ---------------------------------------------------------------- features
+
+  @Override
+  public FeatureResult cacheFeatures(StageInput run, SplitResult split) {
+    Timer.Sample timer = Timer.start(backends.meters());
+    RunConfig c = run.config();
+    SplitIndex index = SplitIndex.fromJson(backends.store().get(split.index()));
+    ClipModel clip = models.get(c.model());
+    int size = clip.config().imageResolution();
+    Path root = Path.of(index.imageRoot());
+    boolean[] hit = {true};
+    BlobRef baseTest = cached(c, "test", size, 0, index.baseTest(), root, clip, hit);
+    BlobRef novelTest = index.novelTest().isEmpty() ? null : cached(c, "test", size, 0, index.novelTest(), root, clip, hit);
+    BlobRef train = null;
+    int views = Math.max(1, c.train().augViews());
+    if (c.train().epochs() > 0) train = cached(c, "train", size, c.train().augViews(), index.train(), root, clip, hit);
+    backends.meters().counter("promptline.features.cache", "result", hit[0] ? "hit" : "miss").increment();
+    timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
+    String key = ModelCache.key(baseTest.key(), novelTest == null ? "" : novelTest.key(), train == null ? "" : train.key());
+    return new FeatureResult(key, train, baseTest, novelTest, clip.config().embedDim(), views, hit[0]);
+  }
+
+  /**
+   * Features of {@code items} under one transform, content-keyed by model, dataset, items and
+   * transform. {@code views == 0} means the test transform; otherwise {@code views} augmented
+   * passes of the train transform seeded by the run seed, stacked {@code [V, N, E]}.
+   */
+  private BlobRef cached(RunConfig c, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
+      ClipModel clip, boolean[] hit) {
+    StringBuilder list = new StringBuilder();
+    for (SplitIndex.Item i : items) list.append(i.path()).append('\t').append(i.label()).append('\n');
+    String transform = views == 0 ? "test" + size : "train" + size + "x" + views + "s" + c.seed();
+    String key = "features/" + ModelCache.key(FEATURE_VERSION, c.model().sha256(), c.dataset().name(),
+        String.valueOf(c.dataset().fingerprint()), transform, ModelCache.key(list.toString())) + ".safetensors";
+    Optional<byte[]> existing = backends.store().find(key);
+    if (existing.isPresent()) return new BlobRef(key, ContentKeys.sha256Hex(existing.get()), existing.get().length);
+    hit[0] = false;
+    ActivityExecutionContext ctx = Activity.getExecutionContext();
+    List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
+    try (NDManager m = NDManager.newBaseManager()) {
+      List<NDArray> stacked = new ArrayList<>();
+      int passes = Math.max(1, views);
+      for (int v = 0; v < passes; v++) {
+        ImageTransform t = views == 0 ? Transforms.test(size) : Transforms.train(size, c.seed());
+        int pass = v;
+        stacked.add(FeatureExtractor.extract(clip, paths, t, v, m, 64, decodeThreads,
+            done -> ctx.heartbeat(kind + " view " + pass + ": " + done + "/" + paths.size())));
+      }
+      NDArray all = views == 0 ? stacked.get(0) : NDArrays.stack(new NDList(stacked));
+      Map<String, String> meta = Map.of("kind", kind, "transform", transform, "items", String.valueOf(items.size()));
+      return backends.store().put(key, TensorBytes.encode(Map.of("features", all), meta));
+    }
+  }
+
+  // ---------------------------------------------------------------- training
+
+  @Override
+  public TrainResult train(TrainInput input) {
+    long started = System.currentTimeMillis();
+    StageInput run = input.run();
+    RunConfig c = run.config();
+    TrainParams p = c.train();
+    ActivityExecutionContext ctx = Activity.getExecutionContext();
+    SplitIndex index = SplitIndex.fromJson(backends.store().get(input.split().index()));
+    ClipModel clip = models.get(c.model());
+    try (NDManager m = NDManager.newBaseManager();
+        PromptMethod method = newMethod(c, clip, m)) {
+      if (method.parameters().isEmpty() || p.epochs() == 0)
+        return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started);
+      NDArray feats = Features.normalize(TensorBytes.decode(backends.store().get(input.features().train()), m)
+          .tensors().get("features"));
+      if (feats.getShape().dimension() == 2) feats = feats.expandDims(0);
+      int[] labels = index.train().stream().mapToInt(SplitIndex.Item::label).toArray();
+      ClassSet classes = new ClassSet(index.baseClasses(), index.template());
+
+      FeatureTrainer.Resume resume = resumePoint(run.runKey(), ctx, m);
+      Set<Long> logged = new HashSet<>();
+      backends.tracker().metricHistory(run.mlflowRunId(), "loss").forEach(x -> logged.add(x.step()));
+      String prefix = "runs/" + run.runKey() + "/ckpt/";
+      FeatureTrainer.Listener listener = new FeatureTrainer.Listener() {
+        private String lastCheckpoint;
+
+        @Override
+        public void epochEnd(int epoch, double loss, double lr, Map<String, NDArray> state) {
+          String key = prefix + String.format("epoch-%05d.safetensors", epoch + 1);
+          backends.store().put(key, TensorBytes.encode(state, Map.of("epochsDone", String.valueOf(epoch + 1))));
+          long step = epoch + 1;
+          if (!logged.contains(step)) {
+            long now = System.currentTimeMillis();
+            backends.tracker().log(run.mlflowRunId(), Map.of(),
+                List.of(new Metric("loss", loss, step, now), new Metric("lr", lr, step, now)), Map.of());
+          }
+          backends.meters().counter("promptline.train.epochs", "method", c.method()).increment();
+          lastCheckpoint = key;
+          ctx.heartbeat(new TrainProgress(epoch + 1, key));
+        }
+
+        @Override
+        public void batchEnd(int epoch, int batch) {
+          ctx.heartbeat(new TrainProgress(epoch, lastCheckpoint)); // throttled by the SDK
+        }
+      };
+      FeatureTrainer.Settings settings = new FeatureTrainer.Settings(p.epochs(), p.batchSize(),
+          new LrSchedule(p.lr(), p.epochs(), p.warmupEpochs(), p.warmupLr()), p.momentum(), p.weightDecay(), c.seed());
+      FeatureTrainer.Outcome out;
+      try {
+        out = FeatureTrainer.train(method, classes, feats, labels, settings, resume, listener);
+      } catch (FeatureTrainer.DivergedException e) {
+        throw Failures.invalidInput(e.getMessage(), e);
+      }
+      Map<String, String> meta = new LinkedHashMap<>();
+      meta.put("method", c.method());
+      meta.put("runKey", run.runKey());
+      meta.put("epochs", String.valueOf(out.epochs()));
+      BlobRef prompt = backends.store().put("runs/" + run.runKey() + "/prompt.safetensors",
+          TensorBytes.encode(method.stateDict(), meta));
+      return new TrainResult(prompt, out.epochs(), out.resumedFromEpoch(), out.finalLoss(), method.trainableParams(),
+          System.currentTimeMillis() - started);
+    }
+  }
+
+  /**
+   * Newest checkpoint: the one the last heartbeat named, else the newest under the run's prefix
+   * (heartbeats are throttled, so the store may be ahead of them).
+   */
+  private FeatureTrainer.Resume resumePoint(String runKey, ActivityExecutionContext ctx, NDManager m) {
+    List<String> ckpts = backends.store().list("runs/" + runKey + "/ckpt/");
+    Optional<TrainProgress> hb = ctx.getHeartbeatDetails(TrainProgress.class);
+    String key = ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1);
+    if (key == null && hb.isPresent() && hb.get().checkpointKey() != null) key = hb.get().checkpointKey();
+    if (key == null) return FeatureTrainer.Resume.fresh();
+    byte[] data = backends.store().find(key).orElseThrow(() -> Failures.invalidInput("checkpoint vanished", null));
+    var contents = TensorBytes.decode(data, m);
+    int epochs = Integer.parseInt(contents.metadata().get("epochsDone"));
+    return new FeatureTrainer.Resume(epochs, contents.tensors());
+  }
+
+  // ---------------------------------------------------------------- evaluation
+
+  @Override
+  public EvalResult evaluate(EvalInput input) {
+    StageInput run = input.run();
+    RunConfig c = run.config();
+    SplitIndex index = SplitIndex.fromJson(backends.store().get(input.split().index()));
+    ClipModel clip = models.get(c.model());
+    try (NDManager m = NDManager.newBaseManager();
+        PromptMethod method = newMethod(c, clip, m)) {
+      if (input.trained() != null && input.trained().prompt() != null)
+        method.loadStateDict(TensorBytes.decode(backends.store().get(input.trained().prompt()), m).tensors());
+      Evaluator.Accuracy base = accuracy(method, index.baseClasses(), index.template(), input.features().baseTest(),
+          index.baseTest(), m);
+      Evaluator.Accuracy novel = index.novelTest().isEmpty() ? new Evaluator.Accuracy(0, 0)
+          : accuracy(method, index.novelClasses(), index.template(), input.features().novelTest(), index.novelTest(), m);
+      double b = base.percent();
+      double n = novel.percent();
+      return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total());
+    }
+  }
+
+  private Evaluator.Accuracy accuracy(PromptMethod method, List<String> classes, String template, BlobRef features,
+      List<SplitIndex.Item> items, NDManager m) {
+    NDArray f = Features.normalize(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
+    int[] labels = items.stream().mapToInt(SplitIndex.Item::label).toArray();
+    return Evaluator.accuracy(method, new ClassSet(classes, template), f, labels);
+  }
+
+  private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m) {
+    try {
+      return Methods.create(c.method(), new MethodContext(clip, ClipTokenizer.shared(), m,
+          new MethodOptions(c.train().nCtx(), c.train().ctxInit()), c.seed()));
+    } catch (IllegalArgumentException e) {
+      throw Failures.invalidInput(e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package ai.promptline.activities;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Versions of the code and libraries a result was computed with, for provenance records. */
+public final class Provenance {
+  private Provenance() {}
+
+  /** Git commit of the code (set by the launcher), or "unknown". */
+  public static String codeVersion() {
+    String v = System.getProperty("promptline.git.commit");
+    if (v == null || v.isBlank()) v = System.getenv("PROMPTLINE_GIT_COMMIT");
+    return v == null || v.isBlank() ? "unknown" : v;
+  }
+
+  public static Map<String, String> libraries() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("java", System.getProperty("java.version"));
+    m.put("djl", version(ai.djl.engine.Engine.class));
+    m.put("pytorch", engineVersion());
+    m.put("temporal-sdk", version(io.temporal.client.WorkflowClient.class));
+    m.put("minio-java", version(io.minio.MinioClient.class));
+    m.put("mlflow-client", version(org.mlflow.tracking.MlflowClient.class));
+    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    return m;
+  }
+
+  private static String engineVersion() {
+    try {
+      return ai.djl.engine.Engine.getInstance().getVersion();
+    } catch (RuntimeException e) {
+      return "unavailable";
+    }
+  }
+
+  private static String version(Class<?> c) {
+    Package p = c.getPackage();
+    String v = p == null ? null : p.getImplementationVersion();
+    if (v != null) return v;
+    String loc = String.valueOf(c.getProtectionDomain().getCodeSource().getLocation());
+    return loc.substring(loc.lastIndexOf('/') + 1).replace(".jar", "");
+  }
+}

@@ -1,0 +1,240 @@
+package ai.promptline.activities;
+
+import ai.promptline.activities.tracking.Tracker;
+import ai.promptline.activities.tracking.Tracker.Metric;
+import ai.promptline.activities.tracking.Tracker.RunInfo;
+import ai.promptline.workflows.api.TrackingActivities;
+import ai.promptline.workflows.model.CampaignSpec;
+import ai.promptline.workflows.model.ContentKeys;
+import ai.promptline.workflows.model.DatasetRef;
+import ai.promptline.workflows.model.RunConfig;
+import ai.promptline.workflows.model.Stages;
+import ai.promptline.workflows.model.Stages.LogInput;
+import ai.promptline.workflows.model.Stages.RunResult;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * MLflow bookkeeping and result records. Find-before-create on content-key tags makes every call
+ * idempotent, so activity retries and campaign re-submissions never duplicate runs.
+ */
+public final class TrackingActivitiesImpl implements TrackingActivities {
+  public static final String TAG_CAMPAIGN = "promptline.campaign";
+  public static final String TAG_CAMPAIGN_KEY = "promptline.campaign_key";
+  public static final String TAG_RUN_KEY = "promptline.run_key";
+  public static final String TAG_METHOD = "promptline.method";
+  public static final String TAG_DATASET = "promptline.dataset";
+  public static final String TAG_SHOTS = "promptline.shots";
+  public static final String TAG_SEED = "promptline.seed";
+  public static final String TAG_ERROR = "promptline.error";
+  public static final String TAG_PARENT = "mlflow.parentRunId";
+  public static final String TAG_NOTE = "mlflow.note.content";
+  public static final String TAG_WORKFLOW = "temporal.workflowId";
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Where a run key's MLflow run lives, so the safety net can find it without a search. */
+  record RunLocation(String experimentId, String runId) {}
+
+  private final Backends backends;
+
+  public TrackingActivitiesImpl(Backends backends) {
+    this.backends = backends;
+  }
+
+  private Tracker tracker() {
+    return backends.tracker();
+  }
+
+  @Override
+  public RunResult lookupFinished(String runKey) {
+    return backends.store().find(resultKey(runKey)).map(b -> read(b, RunResult.class)).orElse(null);
+  }
+
+  @Override
+  public String startCampaign(String campaignKey, CampaignSpec spec, String workflowId) {
+    String exp = tracker().experimentId(spec.experiment());
+    List<RunInfo> found = tracker().findRuns(exp, TAG_CAMPAIGN_KEY, campaignKey);
+    if (!found.isEmpty()) {
+      String id = found.get(0).runId();
+      tracker().setStatus(id, "RUNNING");
+      tracker().log(id, Map.of(), List.of(), Map.of(TAG_WORKFLOW, workflowId));
+      return id;
+    }
+    Map<String, String> tags = new LinkedHashMap<>();
+    tags.put(TAG_CAMPAIGN, spec.name());
+    tags.put(TAG_CAMPAIGN_KEY, campaignKey);
+    tags.put(TAG_WORKFLOW, workflowId);
+    tags.put("mlflow.source.git.commit", Provenance.codeVersion());
+    tags.put(TAG_NOTE, campaignNote(spec, campaignKey));
+    String id = tracker().createRun(exp, "campaign:" + spec.name(), tags);
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("campaign.name", spec.name());
+    params.put("campaign.datasets", String.join(",", spec.datasets().stream().map(DatasetRef::name).toList()));
+    params.put("campaign.methods", String.join(",", spec.methods().stream().map(CampaignSpec.MethodSpec::name).toList()));
+    params.put("campaign.shots", spec.shots().toString());
+    params.put("campaign.seeds", spec.seeds().toString());
+    params.put("campaign.protocol", spec.protocol());
+    params.put("campaign.runs", String.valueOf(spec.expand().size()));
+    params.put("model.name", spec.model().name());
+    params.put("model.sha256", String.valueOf(spec.model().sha256()));
+    tracker().log(id, params, List.of(), Map.of());
+    return id;
+  }
+
+  @Override
+  public String startRun(String runKey, RunConfig config, String parentRunId, String workflowId) {
+    String exp = tracker().getRun(parentRunId).experimentId();
+    List<RunInfo> found = tracker().findRuns(exp, TAG_RUN_KEY, runKey);
+    String id;
+    if (!found.isEmpty()) {
+      id = found.get(0).runId();
+      if (!"RUNNING".equals(found.get(0).status())) tracker().setStatus(id, "RUNNING");
+      tracker().log(id, Map.of(), List.of(), Map.of(TAG_WORKFLOW, workflowId));
+    } else {
+      Map<String, String> tags = new LinkedHashMap<>();
+      tags.put(TAG_PARENT, parentRunId);
+      tags.put(TAG_RUN_KEY, runKey);
+      tags.put(TAG_METHOD, config.method());
+      tags.put(TAG_DATASET, config.dataset().name());
+      tags.put(TAG_SHOTS, String.valueOf(config.shots()));
+      tags.put(TAG_SEED, String.valueOf(config.seed()));
+      tags.put(TAG_WORKFLOW, workflowId);
+      tags.put("mlflow.source.git.commit", Provenance.codeVersion());
+      String campaign = tracker().getRun(parentRunId).tags().get(TAG_CAMPAIGN);
+      if (campaign != null) tags.put(TAG_CAMPAIGN, campaign);
+      id = tracker().createRun(exp, config.displayName(), tags);
+      tracker().log(id, params(config), List.of(), Map.of());
+    }
+    backends.store().put(locationKey(runKey), write(new RunLocation(exp, id)));
+    return id;
+  }
+
+  /** The run config flattened into MLflow params (the full config, so runs can be filtered by any of it). */
+  static Map<String, String> params(RunConfig c) {
+    Map<String, Object> tree = JSON.convertValue(c, Map.class);
+    Map<String, String> out = new TreeMap<>();
+    flatten("", tree, out);
+    out.remove("dataset.root");
+    out.remove("model.weights");
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void flatten(String prefix, Map<String, Object> tree, Map<String, String> out) {
+    tree.forEach((k, v) -> {
+      String key = prefix.isEmpty() ? k : prefix + "." + k;
+      if (v instanceof Map<?, ?> m) flatten(key, (Map<String, Object>) m, out);
+      else out.put(key, String.valueOf(v));
+    });
+  }
+
+  @Override
+  public RunResult logRun(LogInput in) {
+    String runId = in.run().mlflowRunId();
+    String runKey = in.run().runKey();
+    List<Metric> metrics = new ArrayList<>();
+    long now = System.currentTimeMillis();
+    metrics.add(new Metric("acc_base", in.eval().accBase(), 0, now));
+    metrics.add(new Metric("acc_novel", in.eval().accNovel(), 0, now));
+    metrics.add(new Metric("hm", in.eval().hm(), 0, now));
+    Map<String, String> tags = new LinkedHashMap<>();
+    tags.put("promptline.features_cache", in.features().cacheHit() ? "hit" : "miss");
+    if (in.trained() != null) {
+      tags.put("promptline.resumed_from_epoch", String.valueOf(in.trained().resumedFromEpoch()));
+      tags.put("promptline.trainable_params", String.valueOf(in.trained().trainableParams()));
+    }
+    tracker().log(runId, Map.of(), metrics, tags);
+    if (in.trained() != null && in.trained().prompt() != null)
+      tracker().uploadArtifact(runId, "prompt/prompt.safetensors", backends.store().get(in.trained().prompt()));
+    tracker().uploadArtifact(runId, "provenance.json", write(provenance(in)));
+    RunResult result = new RunResult(runKey, in.run().config(), runId, Stages.FINISHED, in.eval(), false, null);
+    backends.store().put(resultKey(runKey), write(result)); // commit marker: the run is done
+    backends.meters().counter("promptline.runs", "status", "finished", "method", in.run().config().method()).increment();
+    return result;
+  }
+
+  private static Map<String, Object> provenance(LogInput in) {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("runKey", in.run().runKey());
+    p.put("config", in.run().config());
+    p.put("datasetFingerprint", in.split().datasetFingerprint());
+    p.put("splitIndex", in.split().index());
+    p.put("features", in.features());
+    p.put("prompt", in.trained() == null ? null : in.trained().prompt());
+    p.put("modelSha256", in.run().config().model().sha256());
+    p.put("eval", in.eval());
+    p.put("codeVersion", Provenance.codeVersion());
+    p.put("pipelineVersion", ContentKeys.PIPELINE_VERSION);
+    p.put("libraries", Provenance.libraries());
+    return p;
+  }
+
+  @Override
+  public void finishRun(String mlflowRunId, String status, String message) {
+    if (message != null && !message.isBlank())
+      tracker().log(mlflowRunId, Map.of(), List.of(), Map.of(TAG_ERROR, message, TAG_NOTE, "**" + status + "**: " + message));
+    tracker().setStatus(mlflowRunId, status);
+    if (!Stages.FINISHED.equals(status))
+      backends.meters().counter("promptline.runs", "status", status.toLowerCase(java.util.Locale.ROOT)).increment();
+  }
+
+  @Override
+  public void closeIfRunning(String runKey, String status, String message) {
+    Optional<byte[]> loc = backends.store().find(locationKey(runKey));
+    if (loc.isEmpty()) return; // the run never reached MLflow
+    RunLocation l = read(loc.get(), RunLocation.class);
+    if ("RUNNING".equals(tracker().getRun(l.runId()).status())) finishRun(l.runId(), status, message);
+  }
+
+  @Override
+  public void finishCampaign(String campaignKey, String mlflowRunId, String status, List<RunResult> runs) {
+    CampaignSummary summary = CampaignSummary.of(runs);
+    tracker().log(mlflowRunId, Map.of(), summary.metrics(System.currentTimeMillis()), Map.of());
+    tracker().uploadArtifact(mlflowRunId, "summary.csv", summary.csv().getBytes(StandardCharsets.UTF_8));
+    tracker().uploadArtifact(mlflowRunId, "summary.md", summary.markdown().getBytes(StandardCharsets.UTF_8));
+    tracker().setStatus(mlflowRunId, status);
+  }
+
+  private static String campaignNote(CampaignSpec spec, String key) {
+    return "### Campaign " + spec.name() + "\n\n"
+        + "* datasets: " + spec.datasets().stream().map(DatasetRef::name).toList() + "\n"
+        + "* methods: " + spec.methods().stream().map(CampaignSpec.MethodSpec::name).toList() + "\n"
+        + "* shots: " + spec.shots() + ", seeds: " + spec.seeds() + ", protocol: " + spec.protocol() + "\n"
+        + "* model: " + spec.model().name() + "\n* campaign key: `" + key + "`\n\n"
+        + "Per-configuration mean ± std over seeds are the parent's metrics; see summary.md.";
+  }
+
+  static String resultKey(String runKey) {
+    return "runs/" + runKey + "/result.json";
+  }
+
+  static String locationKey(String runKey) {
+    return "runs/" + runKey + "/mlflow.json";
+  }
+
+  static byte[] write(Object value) {
+    try {
+      return JSON.writeValueAsBytes(value);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static <T> T read(byte[] data, Class<T> type) {
+    try {
+      return JSON.readValue(data, type);
+    } catch (IOException e) {
+      throw new UncheckedIOException("corrupt record: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package ai.promptline.workers;
+
+import ai.promptline.activities.ModelCache;
+import ai.promptline.ml.data.BenchmarkDataset;
+import ai.promptline.ml.data.Datasets;
+import ai.promptline.ml.methods.Methods;
+import ai.promptline.workflows.model.CampaignSpec;
+import ai.promptline.workflows.model.CampaignSpec.MethodSpec;
+import ai.promptline.workflows.model.DatasetRef;
+import ai.promptline.workflows.model.ModelRef;
+import ai.promptline.workflows.model.TrainParams;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The YAML campaign file users write, and its planning into a {@link CampaignSpec}: paths resolved
+ * against the file, every method name, dataset and weights file checked, dataset fingerprints and
+ * the weights' SHA-256 computed, so a bad campaign fails here, before anything reaches Temporal,
+ * MLflow or MinIO.
+ *
+ * <pre>
+ * name: my-campaign
+ * experiment: coop-base2novel
+ * model: {name: ViT-B/16, weights: /models/ViT-B-16.pt}
+ * datasets: [{name: eurosat, root: /data/eurosat}]
+ * methods:
+ *   - name: zsclip
+ *   - name: coop
+ *     train: {epochs: 200, batchSize: 32, lr: 0.002}
+ * shots: [16]
+ * seeds: [1, 2, 3]
+ * </pre>
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public record CampaignFile(
+    String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
+    List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds) {
+
+  public record Model(String name, String weights, String sha256) {}
+
+  public record Dataset(String name, String root) {}
+
+  /** A method and overrides of its training defaults ({@link TrainParams#coopDefaults}). */
+  public record Method(String name, Map<String, Object> train) {}
+
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  public static CampaignFile read(Path file) {
+    if (!Files.isRegularFile(file)) throw new IllegalArgumentException("campaign file " + file + " does not exist");
+    try {
+      return YAML.readValue(file.toFile(), CampaignFile.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new IllegalArgumentException("campaign file " + file + ": unknown field '" + e.getPropertyName()
+          + "' at " + e.getPathReference() + "; known fields: " + e.getKnownPropertyIds(), e);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("campaign file " + file + " is not valid YAML: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** Validates and resolves into a spec; {@code base} is the directory relative paths refer to. */
+  public CampaignSpec plan(Path base) {
+    require(name, "name");
+    require(model, "model");
+    require(datasets, "datasets");
+    require(methods, "methods");
+    Path weights = base.resolve(require(model.weights(), "model.weights")).normalize();
+    if (!Files.isRegularFile(weights))
+      throw new IllegalArgumentException("model.weights: " + weights + " does not exist; give the path of a CLIP checkpoint");
+    String sha = ModelCache.sha256(weights);
+    if (model.sha256() != null && !model.sha256().equalsIgnoreCase(sha))
+      throw new IllegalArgumentException("model.weights: " + weights + " has sha256 " + sha + ", the file says " + model.sha256());
+    List<DatasetRef> ds = new ArrayList<>();
+    for (Dataset d : datasets) {
+      Path root = base.resolve(require(d.root(), "datasets[].root")).normalize();
+      BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
+      ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
+    }
+    List<MethodSpec> ms = new ArrayList<>();
+    for (Method m : methods) {
+      Methods.constructor(require(m.name(), "methods[].name"));
+      ms.add(new MethodSpec(m.name(), trainParams(m)));
+    }
+    return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
+        new ModelRef(require(model.name(), "model.name"), weights.toString(), sha), ms,
+        shots == null ? List.of(16) : shots, seeds == null ? List.of(1, 2, 3) : seeds,
+        protocol == null ? "base2novel" : protocol, maxParallel == null ? 1 : maxParallel,
+        heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds);
+  }
+
+  private static TrainParams trainParams(Method m) {
+    TrainParams d = m.name().equals("zsclip")
+        ? new TrainParams(0, 100, 0, 0.9, 5e-4, 1, 1e-5, 0, "", 0)
+        : TrainParams.coopDefaults(200);
+    if (m.train() == null || m.train().isEmpty()) return d;
+    Map<String, Object> merged = new java.util.LinkedHashMap<>(YAML.convertValue(d, Map.class));
+    for (String k : m.train().keySet())
+      if (!merged.containsKey(k))
+        throw new IllegalArgumentException("methods[" + m.name() + "].train: unknown field '" + k + "'; known: " + merged.keySet());
+    merged.putAll(m.train());
+    try {
+      return YAML.convertValue(merged, TrainParams.class);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("methods[" + m.name() + "].train: " + e.getMessage(), e);
+    }
+  }
+
+  private static <T> T require(T v, String field) {
+    if (v == null || v instanceof String s && s.isBlank() || v instanceof List<?> l && l.isEmpty())
+      throw new IllegalArgumentException("campaign file: '" + field + "' is required");
+    return v;
+  }
+}

@@ -1,0 +1,82 @@
+package ai.promptline.workers;
+
+import ai.promptline.workflows.CampaignWorkflow;
+import ai.promptline.workflows.model.CampaignResult;
+import ai.promptline.workflows.model.CampaignSpec;
+import ai.promptline.workflows.model.Stages;
+import ai.promptline.workflows.model.Stages.RunResult;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.temporal.client.WorkflowStub;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code promptline demo}: the main job on local defaults. Prepares the demo assets, starts a
+ * worker in this process, submits the demo campaign (zero-shot CLIP and CoOp, base-to-novel,
+ * 4 shots, seeds 1 and 2) and prints the results with the UI links.
+ */
+public final class Demo {
+  /** Demo knobs (the defaults are the demo). */
+  public record Options(int epochs, List<Integer> seeds, int shots) {}
+
+  private Demo() {}
+
+  /** The demo campaign file, as a user would write it. */
+  public static CampaignFile campaignFile(DemoAssets.Assets assets, Options o) {
+    return new CampaignFile("demo", "promptline-demo",
+        new CampaignFile.Model("tiny-vit-random", assets.weights().toString(), null),
+        List.of(new CampaignFile.Dataset(DemoAssets.DATASET, assets.datasetRoot().toString())),
+        List.of(new CampaignFile.Method("zsclip", null),
+            new CampaignFile.Method("coop", Map.of("epochs", o.epochs(), "batchSize", 4, "lr", 0.01, "augViews", 2))),
+        List.of(o.shots()), o.seeds(), "base2novel", 2, 30);
+  }
+
+  public static CampaignResult run(Settings settings, Options o, PrintStream out) {
+    long t0 = System.nanoTime();
+    DemoAssets.Assets assets = DemoAssets.ensure(settings.home().resolve("demo"));
+    CampaignSpec spec = campaignFile(assets, o).plan(Path.of("."));
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (Connections conn = new Connections(settings, meters);
+        PromptlineWorker worker = new PromptlineWorker(conn.client(), conn.backends(meters), PromptlineWorker.Options.local())) {
+      worker.start();
+      out.printf("Submitting campaign '%s': %d runs (%s)%n", spec.name(), spec.expand().size(), CampaignSubmitter.workflowId(spec));
+      WorkflowStub stub = CampaignSubmitter.start(conn.client(), spec);
+      CampaignResult result = CampaignSubmitter.await(stub, 10, p -> out.println(progressLine(p)));
+      out.println();
+      out.print(table(result.runs()));
+      out.println();
+      String exp = conn.backends(meters).tracker().experimentId(spec.experiment());
+      out.println("MLflow UI:   " + settings.mlflowUi() + "/#/experiments/" + exp);
+      out.println("Temporal UI: " + settings.temporalUi() + "/namespaces/" + settings.namespace() + "/workflows/"
+          + CampaignSubmitter.workflowId(spec));
+      out.printf(Locale.ROOT, "Campaign %s in %.1f s%n", result.status(), (System.nanoTime() - t0) / 1e9);
+      return result;
+    }
+  }
+
+  static String progressLine(CampaignWorkflow.Progress p) {
+    return String.format("  progress: %d/%d done (%d reused, %d failed), %d running, %d pending",
+        p.finished() + p.reused() + p.failed(), p.total(), p.reused(), p.failed(), p.running(), p.pending());
+  }
+
+  /** The results table: one row per run, accuracies in percent. */
+  public static String table(List<RunResult> runs) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s %-8s %5s %4s %7s %7s %7s  %s%n",
+        "dataset", "method", "shots", "seed", "base", "novel", "HM", "status"));
+    for (RunResult r : runs) {
+      Stages.EvalResult e = r.eval();
+      sb.append(String.format(Locale.ROOT, "%-12s %-8s %5d %4d %7s %7s %7s  %s%n", r.config().dataset().name(),
+          r.config().method(), r.config().shots(), r.config().seed(), e == null ? "-" : pct(e.accBase()),
+          e == null ? "-" : pct(e.accNovel()), e == null ? "-" : pct(e.hm()),
+          r.status() + (r.reused() ? " (reused)" : "") + (r.error() == null ? "" : ": " + r.error())));
+    }
+    return sb.toString();
+  }
+
+  private static String pct(double v) {
+    return String.format(Locale.ROOT, "%.2f", v);
+  }
+}

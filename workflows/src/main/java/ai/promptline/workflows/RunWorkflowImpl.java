@@ -1,0 +1,134 @@
+package ai.promptline.workflows;
+
+import ai.promptline.workflows.api.ComputeActivities;
+import ai.promptline.workflows.api.DataActivities;
+import ai.promptline.workflows.api.TaskQueues;
+import ai.promptline.workflows.api.TrackingActivities;
+import ai.promptline.workflows.model.Stages;
+import ai.promptline.workflows.model.Stages.EvalInput;
+import ai.promptline.workflows.model.Stages.EvalResult;
+import ai.promptline.workflows.model.Stages.FeatureResult;
+import ai.promptline.workflows.model.Stages.LogInput;
+import ai.promptline.workflows.model.Stages.RunResult;
+import ai.promptline.workflows.model.Stages.SplitResult;
+import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TrainInput;
+import ai.promptline.workflows.model.Stages.TrainResult;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.TemporalFailure;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+
+/**
+ * Sequences the stages of one run. Whatever happens, the MLflow run ends in a terminal status set
+ * here (FINISHED, FAILED or KILLED): the orchestrator, not the training process, owns it.
+ */
+public final class RunWorkflowImpl implements RunWorkflow {
+  /** Failure types that retrying cannot fix (bad config, missing data): fail the run at once. */
+  public static final String[] NON_RETRYABLE = {"InvalidInput", "DatasetError", "CheckpointError"};
+
+  private static final RetryOptions BOOKKEEPING_RETRY =
+      RetryOptions.newBuilder()
+          .setInitialInterval(Duration.ofSeconds(1))
+          .setMaximumInterval(Duration.ofSeconds(30))
+          .setMaximumAttempts(10)
+          .setDoNotRetry(NON_RETRYABLE)
+          .build();
+
+  private final TrackingActivities tracking =
+      Workflow.newActivityStub(
+          TrackingActivities.class,
+          ActivityOptions.newBuilder()
+              .setTaskQueue(TaskQueues.CPU)
+              .setStartToCloseTimeout(Duration.ofMinutes(5))
+              .setRetryOptions(BOOKKEEPING_RETRY)
+              .build());
+
+  private final DataActivities data =
+      Workflow.newActivityStub(
+          DataActivities.class,
+          ActivityOptions.newBuilder()
+              .setTaskQueue(TaskQueues.CPU)
+              .setStartToCloseTimeout(Duration.ofHours(1))
+              .setRetryOptions(BOOKKEEPING_RETRY)
+              .build());
+
+  private String phase = "lookup";
+
+  @Override
+  public RunResult run(RunRequest request) {
+    String key = request.runKey();
+    RunResult prior = tracking.lookupFinished(key);
+    if (prior != null) {
+      phase = "done";
+      return prior.asReused();
+    }
+    phase = "start";
+    String mlflowRunId =
+        tracking.startRun(key, request.config(), request.parentMlflowRunId(), Workflow.getInfo().getWorkflowId());
+    ComputeActivities compute = computeStub(request.heartbeatTimeoutSeconds());
+    StageInput in = new StageInput(key, request.config(), mlflowRunId);
+    try {
+      phase = "split";
+      SplitResult split = data.split(in);
+      phase = "features";
+      FeatureResult features = compute.cacheFeatures(in, split);
+      phase = "train";
+      TrainResult trained = compute.train(new TrainInput(in, split, features));
+      phase = "evaluate";
+      EvalResult eval = compute.evaluate(new EvalInput(in, split, features, trained));
+      phase = "log";
+      RunResult result = tracking.logRun(new LogInput(in, split, features, trained, eval));
+      tracking.finishRun(mlflowRunId, Stages.FINISHED, null);
+      phase = "done";
+      return result;
+    } catch (CanceledFailure e) {
+      phase = "cancelled";
+      Workflow.newDetachedCancellationScope(() -> tracking.finishRun(mlflowRunId, Stages.KILLED, "cancelled"))
+          .run();
+      throw e;
+    } catch (TemporalFailure e) {
+      phase = "failed";
+      String message = rootMessage(e);
+      tracking.finishRun(mlflowRunId, Stages.FAILED, message);
+      throw ApplicationFailure.newNonRetryableFailureWithCause(
+          "run " + request.config().displayName() + " failed: " + message, "RunFailed", e);
+    }
+  }
+
+  @Override
+  public String phase() {
+    return phase;
+  }
+
+  private static ComputeActivities computeStub(int heartbeatTimeoutSeconds) {
+    int hb = heartbeatTimeoutSeconds > 0 ? heartbeatTimeoutSeconds : 60;
+    return Workflow.newActivityStub(
+        ComputeActivities.class,
+        ActivityOptions.newBuilder()
+            .setTaskQueue(TaskQueues.GPU)
+            .setStartToCloseTimeout(Duration.ofHours(12))
+            .setHeartbeatTimeout(Duration.ofSeconds(hb))
+            .setRetryOptions(
+                RetryOptions.newBuilder()
+                    .setInitialInterval(Duration.ofSeconds(2))
+                    .setMaximumInterval(Duration.ofMinutes(2))
+                    .setMaximumAttempts(5)
+                    .setDoNotRetry(NON_RETRYABLE)
+                    .build())
+            .build());
+  }
+
+  /** The innermost failure message: what the activity said, not Temporal's wrapping. */
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+    if (t instanceof ApplicationFailure af && af.getOriginalMessage() != null) return af.getOriginalMessage();
+    if (t instanceof ActivityFailure) return "activity failed";
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+}

@@ -1,0 +1,65 @@
+package ai.promptline.workflows.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A benchmark campaign: the grid datasets × methods × shots × seeds over one model, expanded into
+ * run configs in a fixed order (dataset, method, shots, seed).
+ *
+ * @param experiment MLflow experiment (campaign family) the parent run goes to
+ * @param maxParallel how many run workflows may be in flight at once (scheduling, not content)
+ * @param heartbeatTimeoutSeconds how long a silent training activity is trusted before Temporal
+ *     retries it on another worker (0 = default 60 s; scheduling, not content)
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record CampaignSpec(
+    String name,
+    String experiment,
+    List<DatasetRef> datasets,
+    ModelRef model,
+    List<MethodSpec> methods,
+    List<Integer> shots,
+    List<Integer> seeds,
+    String protocol,
+    int maxParallel,
+    int heartbeatTimeoutSeconds) {
+
+  public CampaignSpec {
+    ContentKeys.require(name, "campaign.name");
+    ContentKeys.require(experiment, "campaign.experiment");
+    if (datasets == null || datasets.isEmpty()) throw new IllegalArgumentException("campaign needs at least one dataset");
+    if (methods == null || methods.isEmpty()) throw new IllegalArgumentException("campaign needs at least one method");
+    if (shots == null || shots.isEmpty()) throw new IllegalArgumentException("campaign needs at least one shots value");
+    if (seeds == null || seeds.isEmpty()) throw new IllegalArgumentException("campaign needs at least one seed");
+    if (model == null) throw new IllegalArgumentException("campaign needs a model");
+    if (maxParallel < 1) throw new IllegalArgumentException("maxParallel must be >= 1, got " + maxParallel);
+    if (heartbeatTimeoutSeconds < 0)
+      throw new IllegalArgumentException("heartbeatTimeoutSeconds must be >= 0, got " + heartbeatTimeoutSeconds);
+    if (protocol == null || protocol.isBlank()) protocol = "base2novel";
+    datasets = List.copyOf(datasets);
+    methods = List.copyOf(methods);
+    shots = List.copyOf(shots);
+    seeds = List.copyOf(seeds);
+  }
+
+  /** One method of the grid with its training settings. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record MethodSpec(String name, TrainParams train) {
+    public MethodSpec {
+      ContentKeys.require(name, "method.name");
+      if (train == null) throw new IllegalArgumentException("method '" + name + "' needs train params");
+    }
+  }
+
+  /** The grid in its canonical order, without duplicate configs. */
+  public List<RunConfig> expand() {
+    java.util.LinkedHashSet<RunConfig> runs = new java.util.LinkedHashSet<>();
+    for (DatasetRef d : datasets)
+      for (MethodSpec m : methods)
+        for (int k : shots)
+          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train()));
+    return new ArrayList<>(runs);
+  }
+}
