@@ -1,0 +1,189 @@
+package ai.promptline.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.promptline.workflows.api.ComputeActivities;
+import ai.promptline.workflows.api.DataActivities;
+import ai.promptline.workflows.api.TaskQueues;
+import ai.promptline.workflows.api.TrackingActivities;
+import ai.promptline.workflows.model.CampaignResult;
+import ai.promptline.workflows.model.CampaignSpec;
+import ai.promptline.workflows.model.RunConfig;
+import ai.promptline.workflows.model.Stages;
+import ai.promptline.workflows.model.Stages.BlobRef;
+import ai.promptline.workflows.model.Stages.EvalInput;
+import ai.promptline.workflows.model.Stages.EvalResult;
+import ai.promptline.workflows.model.Stages.FeatureResult;
+import ai.promptline.workflows.model.Stages.LogInput;
+import ai.promptline.workflows.model.Stages.RunResult;
+import ai.promptline.workflows.model.Stages.SplitResult;
+import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TrainInput;
+import ai.promptline.workflows.model.Stages.TrainResult;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.worker.Worker;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Error paths of the orchestration, with scripted activities (the real ones are exercised in the
+ * workers module's workflow and integration tests): whatever fails, the tracker run ends in a
+ * terminal status and the campaign keeps going.
+ */
+class RunWorkflowFailureTest {
+  private TestWorkflowEnvironment env;
+  private final ScriptedActivities acts = new ScriptedActivities();
+
+  @BeforeEach
+  void setUp() {
+    env = TestWorkflowEnvironment.newInstance();
+    Worker cpu = env.newWorker(TaskQueues.CPU);
+    cpu.registerWorkflowImplementationTypes(CampaignWorkflowImpl.class, RunWorkflowImpl.class);
+    cpu.registerActivitiesImplementations(acts.tracking, acts.data);
+    env.newWorker(TaskQueues.GPU).registerActivitiesImplementations(acts.compute);
+    env.start();
+  }
+
+  @AfterEach
+  void tearDown() {
+    env.close();
+  }
+
+  private CampaignResult runCampaign(CampaignSpec spec) {
+    CampaignWorkflow wf = env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId("campaign-test").build());
+    return wf.run(spec);
+  }
+
+  @Test
+  void nonRetryableTrainingFailure_marksRunFailed_andCampaignContinues() {
+    acts.failTrainingFor.set(1); // seed 1 of coop fails with a bad-input failure
+    CampaignResult r = runCampaign(ContentKeysTest.spec(2, 0));
+    assertEquals(Stages.FAILED, r.status());
+    assertEquals(4, r.runs().size());
+    assertEquals(1, r.failed());
+    RunResult failed = r.runs().stream().filter(x -> Stages.FAILED.equals(x.status())).findFirst().orElseThrow();
+    assertEquals("coop", failed.config().method());
+    assertTrue(failed.error().contains("loss became NaN"), failed.error());
+    assertEquals(1, acts.trainAttempts.get(), "InvalidInput must not be retried");
+    // every tracker run ended in a terminal status; the failed one says why
+    acts.statuses.forEach((run, status) -> assertTrue(List.of("FINISHED", "FAILED").contains(status), run + " " + status));
+    assertEquals(1, acts.statuses.values().stream().filter("FAILED"::equals).count());
+    assertEquals("FAILED", acts.campaignStatus.get(0));
+  }
+
+  @Test
+  void transientFailure_isRetried_andRunFinishes() {
+    acts.transientTrainFailures.set(2);
+    CampaignResult r = runCampaign(ContentKeysTest.spec(1, 0));
+    assertEquals(Stages.FINISHED, r.status());
+    assertEquals(0, r.failed());
+    assertEquals("FINISHED", acts.campaignStatus.get(0));
+  }
+
+  @Test
+  void finishedRuns_areReused_notRecomputed() {
+    CampaignSpec spec = ContentKeysTest.spec(2, 0);
+    runCampaign(spec);
+    int trained = acts.trainCalls.get();
+    CampaignWorkflow again = env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId("campaign-test-2").build());
+    CampaignResult r = again.run(spec);
+    assertEquals(trained, acts.trainCalls.get(), "no run may train again");
+    assertTrue(r.runs().stream().allMatch(RunResult::reused));
+  }
+
+  /** Activities that follow a script; they record what the workflows asked of them. */
+  static final class ScriptedActivities {
+    final AtomicInteger failTrainingFor = new AtomicInteger(-1);
+    final AtomicInteger transientTrainFailures = new AtomicInteger(0);
+    final AtomicInteger trainAttempts = new AtomicInteger();
+    final AtomicInteger trainCalls = new AtomicInteger();
+    final Map<String, String> statuses = new ConcurrentHashMap<>();
+    final Map<String, RunResult> results = new ConcurrentHashMap<>();
+    final List<String> campaignStatus = new CopyOnWriteArrayList<>();
+
+    final TrackingActivities tracking = new TrackingActivities() {
+      @Override
+      public RunResult lookupFinished(String runKey) {
+        return results.get(runKey);
+      }
+
+      @Override
+      public String startCampaign(String campaignKey, CampaignSpec spec, String workflowId) {
+        return "parent";
+      }
+
+      @Override
+      public String startRun(String runKey, RunConfig config, String parentRunId, String workflowId) {
+        statuses.put("run-" + runKey, "RUNNING");
+        return "run-" + runKey;
+      }
+
+      @Override
+      public RunResult logRun(LogInput in) {
+        RunResult r = new RunResult(in.run().runKey(), in.run().config(), in.run().mlflowRunId(), Stages.FINISHED,
+            in.eval(), false, null);
+        results.put(in.run().runKey(), r);
+        return r;
+      }
+
+      @Override
+      public void finishRun(String id, String status, String message) {
+        statuses.put(id, status);
+      }
+
+      @Override
+      public void closeIfRunning(String runKey, String status, String message) {
+        statuses.computeIfPresent("run-" + runKey, (k, s) -> s.equals("RUNNING") ? status : s);
+      }
+
+      @Override
+      public void finishCampaign(String campaignKey, String id, String status, List<RunResult> runs) {
+        campaignStatus.add(status);
+      }
+    };
+
+    final DataActivities data = run -> new SplitResult(new BlobRef("runs/x/split.json", "00", 2), "fp", "a photo of a {}.",
+        List.of("a"), List.of("b"), 4, 4, 4);
+
+    final ComputeActivities compute = new ComputeActivities() {
+      @Override
+      public FeatureResult cacheFeatures(StageInput run, SplitResult split) {
+        return new FeatureResult("k", null, null, null, 8, 1, false);
+      }
+
+      @Override
+      public TrainResult train(TrainInput input) {
+        if (!input.run().config().method().equals("coop")) return new TrainResult(null, 0, 0, 0, 0, 0);
+        if (input.run().config().seed() == failTrainingFor.get()) {
+          trainAttempts.incrementAndGet();
+          throw ApplicationFailure.newNonRetryableFailure("loss became NaN at epoch 1; lower the learning rate", "InvalidInput");
+        }
+        if (transientTrainFailures.getAndDecrement() > 0) throw new IllegalStateException("MinIO: connection reset");
+        trainCalls.incrementAndGet();
+        return new TrainResult(new BlobRef("p", "00", 1), 2, 0, 0.5, 8, 1);
+      }
+
+      @Override
+      public EvalResult evaluate(EvalInput input) {
+        return new EvalResult(80, 60, EvalResult.harmonicMean(80, 60), 4, 4);
+      }
+    };
+  }
+
+  @Test
+  void harmonicMean_isZeroWhenBothAreZero() {
+    assertEquals(0, EvalResult.harmonicMean(0, 0));
+    assertEquals(2 * 80 * 60 / 140.0, EvalResult.harmonicMean(80, 60), 1e-12);
+  }
+}
