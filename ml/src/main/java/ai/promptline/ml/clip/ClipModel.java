@@ -1,0 +1,323 @@
+package ai.promptline.ml.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A frozen CLIP model: both towers, the logit scale, and the prompt hooks of {@link TextInput} /
+ * {@link VisionInput}.
+ *
+ * <p><b>Ownership.</b> The model owns its weights in a private sub-manager, closed by {@link
+ * #close()}. Weights are fp32 and never require gradients. Every encode call computes in a
+ * temporary sub-manager of the caller's input array and attaches only the result to the caller's
+ * manager, so long training loops do not accumulate intermediates; autograd keeps the tensors it
+ * needs for {@code backward} itself.
+ *
+ * <p><b>Gradients.</b> All ops are autograd-aware PyTorch-engine NDArray ops. A caller tensor with
+ * {@code setRequiresGradient(true)} spliced in through a hook receives its gradient inside a DJL
+ * {@code GradientCollector}.
+ */
+public final class ClipModel implements AutoCloseable {
+  private final ClipConfig config;
+  private final NDManager manager;
+  private final Map<String, NDArray> weights;
+  private final NDArray tokenEmbedding;
+  private final NDArray positional;
+  private final NDArray lnFinalW;
+  private final NDArray lnFinalB;
+  private final NDArray textProjection;
+  private final Transformer text;
+  private final VisionTower vision;
+  private final float logitScale;
+  private final String sha256;
+
+  private ClipModel(ClipConfig config, Map<String, NDArray> sd, NDManager manager, String sha256) {
+    this.config = config;
+    this.manager = manager;
+    this.sha256 = sha256;
+    Map<String, NDArray> w = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : sd.entrySet()) {
+      NDArray a = e.getValue();
+      if (a.getDataType() != DataType.FLOAT32 && !e.getKey().endsWith("num_batches_tracked")) {
+        NDArray f = a.toType(DataType.FLOAT32, false);
+        a.close();
+        a = f;
+      }
+      a.attach(manager);
+      if (a.hasGradient()) a.setRequiresGradient(false);
+      w.put(e.getKey(), a);
+    }
+    this.weights = w;
+    tokenEmbedding = w.get("token_embedding.weight");
+    positional = w.get("positional_embedding");
+    lnFinalW = w.get("ln_final.weight");
+    lnFinalB = w.get("ln_final.bias");
+    textProjection = w.get("text_projection");
+    text = new Transformer(w, "transformer.", config.textLayers(), config.textWidth(), config.textHeads());
+    vision = config.visionKind() == ClipConfig.VisionKind.VIT
+        ? new VisionTransformerTower(config, w)
+        : new ModifiedResNetTower(config, w, manager);
+    logitScale = (float) Math.exp(w.get("logit_scale").toType(DataType.FLOAT32, false).getFloat());
+  }
+
+  // ---------------------------------------------------------------- construction
+
+  /**
+   * Loads a checkpoint; the format is detected from the file (zip = TorchScript / torch.save
+   * archive, otherwise safetensors with OpenAI/open_clip or HuggingFace names).
+   *
+   * @param manager parent manager; the model creates and owns a sub-manager
+   */
+  public static ClipModel load(Path weightsFile, NDManager manager) throws IOException {
+    NDManager own = manager.newSubManager();
+    try {
+      CheckpointReader.Checkpoint ck = CheckpointReader.read(weightsFile, own);
+      ClipConfig cfg = ck.config() != null ? ck.config() : ClipConfig.inferFrom(shapes(ck.stateDict()));
+      ClipWeights.validate(cfg, shapes(ck.stateDict()), ck.ignoreExtraKeys());
+      Map<String, NDArray> sd = keepExpected(cfg, ck.stateDict());
+      return new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
+    } catch (IOException | RuntimeException e) {
+      own.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Builds a model from a state dict in OpenAI naming, inferring the architecture as the reference
+   * {@code build_model}. The model takes ownership of the arrays (moves them to its manager).
+   */
+  public static ClipModel fromStateDict(Map<String, NDArray> stateDict) {
+    return fromStateDict(stateDict, ClipConfig.inferFrom(shapes(stateDict)));
+  }
+
+  /** As {@link #fromStateDict(Map)} with an explicit config (tiny models with custom head counts). */
+  public static ClipModel fromStateDict(Map<String, NDArray> stateDict, ClipConfig config) {
+    if (stateDict.isEmpty()) throw new IllegalArgumentException("empty state dict");
+    ClipWeights.validate(config, shapes(stateDict), false);
+    NDManager own = stateDict.values().iterator().next().getManager().newSubManager();
+    return new ClipModel(config, keepExpected(config, stateDict), own, null);
+  }
+
+  /** A model with {@link ClipWeights#random deterministic random weights}. */
+  public static ClipModel random(ClipConfig config, long seed, NDManager manager) {
+    NDManager own = manager.newSubManager();
+    return new ClipModel(config, ClipWeights.random(config, seed, own), own, null);
+  }
+
+  static Map<String, Shape> shapes(Map<String, NDArray> sd) {
+    Map<String, Shape> s = new LinkedHashMap<>();
+    sd.forEach((k, v) -> s.put(k, v.getShape()));
+    return s;
+  }
+
+  private static Map<String, NDArray> keepExpected(ClipConfig cfg, Map<String, NDArray> sd) {
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    for (String k : ClipWeights.expectedShapes(cfg).keySet()) {
+      NDArray a = sd.get(k);
+      if (a == null) continue; // only num_batches_tracked may be absent (validated)
+      if (k.equals("logit_scale") && a.getShape().dimension() != 0) a = a.reshape(new Shape());
+      out.put(k, a);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  public ClipConfig config() {
+    return config;
+  }
+
+  /** {@code exp(logit_scale)}, the temperature applied to cosine similarities. */
+  public float logitScale() {
+    return logitScale;
+  }
+
+  /** SHA-256 (hex) of the weights file, or null when not loaded from disk. */
+  public String sha256() {
+    return sha256;
+  }
+
+  /** The frozen weights by OpenAI name (read-only view; do not close them). */
+  public Map<String, NDArray> weights() {
+    return java.util.Collections.unmodifiableMap(weights);
+  }
+
+  /** Total number of scalar parameters (BatchNorm counters excluded). */
+  public long parameterCount() {
+    long n = 0;
+    for (Map.Entry<String, NDArray> e : weights.entrySet()) {
+      if (!e.getKey().endsWith("num_batches_tracked")) n += e.getValue().getShape().size();
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- text
+
+  /** Token embeddings {@code [N, L, D]} of integer ids {@code [N, L]} (no positional embedding). */
+  public NDArray tokenEmbedding(NDArray ids) {
+    NDArray idx = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
+    NDArray out = Embedding.embedding(idx, tokenEmbedding, SparseFormat.DENSE).singletonOrThrow();
+    out.attach(ids.getManager());
+    if (idx != ids) idx.close();
+    return out;
+  }
+
+  /** Text features {@code [N, E]} (not normalised) of token ids {@code [N, 77]}, EOT pooling. */
+  public NDArray encodeText(NDArray tokenIds) {
+    return encodeText(TextInput.ofTokens(tokenIds));
+  }
+
+  /**
+   * Text features with prompt hooks; see {@link TextInput} for the order of operations.
+   *
+   * @return {@code [N, E]}, or {@code [N, P, E]} when readout positions are given
+   */
+  public NDArray encodeText(TextInput in) {
+    NDArray primary = in.tokenIds() != null ? in.tokenIds() : in.embeddings();
+    NDManager caller = primary.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      NDArray x;
+      if (in.tokenIds() != null) {
+        x = tokenEmbedding(in.tokenIds());
+        x.attach(scope);
+      } else {
+        x = in.embeddings(); // caller-owned: never attached; the first op below creates a new array
+      }
+      Shape s = x.getShape();
+      if (s.dimension() != 3 || s.get(2) != config.textWidth()) {
+        throw new IllegalArgumentException("text input must be [N,L," + config.textWidth() + "], got " + s);
+      }
+      long n = s.get(0);
+      long len = s.get(1);
+      if (len > config.contextLength()) {
+        throw new IllegalArgumentException("text length " + len + " exceeds context " + config.contextLength());
+      }
+      x = x.add(positional.get(scope, new NDIndex("0:" + len)));
+      adopt(x, scope);
+      if (in.appended() != null) {
+        NDArray tok = Transformer.broadcastTokens(in.appended(), x, n, config.textWidth());
+        long extra = tok.getShape().get(1);
+        if (in.appendedPositional()) {
+          if (len + extra > config.contextLength()) {
+            throw new IllegalArgumentException("no positional embedding beyond position " + config.contextLength());
+          }
+          tok = tok.add(positional.get(scope, new NDIndex(len + ":" + (len + extra))));
+        }
+        x = NDArrays.concat(new NDList(x, tok), 1);
+      }
+      long total = x.getShape().get(1);
+      AttentionMasks masks = in.masks() != null ? in.masks() : AttentionMasks.of(AttentionMasks.causal((int) total, scope));
+      x = text.forward(x, masks, in.replacements(), in.adaptor());
+      x = Transformer.layerNorm(x, lnFinalW, lnFinalB);
+      NDArray out;
+      if (in.readout() != null) {
+        out = gatherRows(x, in.readout()).matMul(textProjection);
+      } else {
+        NDArray pool = in.poolIndex() != null
+            ? in.poolIndex().toType(DataType.INT64, true) : eotIndex(in.tokenIds());
+        pool.attach(scope);
+        NDArray rows = gatherRows(x, pool.reshape(n, 1));
+        out = rows.reshape(n, config.textWidth()).matMul(textProjection);
+      }
+      out.attach(caller);
+      return out;
+    }
+  }
+
+  /** The EOT position of each sequence: {@code argmax(ids, -1)} (EOT has the largest id). */
+  public static NDArray eotIndex(NDArray tokenIds) {
+    return tokenIds.argMax(1);
+  }
+
+  // ---------------------------------------------------------------- image
+
+  /** Image features {@code [N, E]} (not normalised) of normalised pixels {@code [N, 3, R, R]}. */
+  public NDArray encodeImage(NDArray pixels) {
+    return encodeImage(VisionInput.of(pixels));
+  }
+
+  /**
+   * Image features with prompt hooks (ViT only); see {@link VisionInput}.
+   *
+   * @return {@code [N, E]}, or {@code [N, P, E]} when readout positions are given
+   */
+  public NDArray encodeImage(VisionInput in) {
+    NDManager caller = in.pixels().getManager();
+    NDArray px = in.pixels();
+    try (NDManager scope = caller.newSubManager()) {
+      VisionInput local = in;
+      if (px.getDataType() != DataType.FLOAT32) {
+        NDArray f = px.toType(DataType.FLOAT32, false);
+        f.attach(scope);
+        local = new VisionInput(f, in.appended(), in.replacements(), in.masks(), in.readout(), in.adaptor());
+      }
+      NDArray out = vision.forward(local, scope);
+      out.attach(caller);
+      return out;
+    }
+  }
+
+  /** Heads of the ViT image transformer (needed to build 3-D masks); attention-pool heads for RN. */
+  public int visionHeads() {
+    return config.visionHeads();
+  }
+
+  // ---------------------------------------------------------------- similarity
+
+  /** L2-normalises the last dimension (no epsilon, as the reference). */
+  public static NDArray normalize(NDArray x) {
+    return x.div(x.norm(new int[] {-1}, true));
+  }
+
+  /** {@code exp(logit_scale) · normalize(image) · normalize(text)ᵀ} → {@code [N_img, N_txt]}. */
+  public NDArray logits(NDArray imageFeatures, NDArray textFeatures) {
+    NDArray a = normalize(imageFeatures);
+    NDArray b = normalize(textFeatures);
+    NDArray out = a.matMul(b.transpose()).mul(logitScale);
+    a.close();
+    b.close();
+    return out;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Moves a freshly created intermediate into the call scope. */
+  static void adopt(NDArray fresh, NDManager scope) {
+    if (fresh.getManager() != scope) fresh.attach(scope);
+  }
+
+  /**
+   * Rows of {@code x [N, L, D]} at integer positions {@code [N, P]} (or {@code [P]} shared) →
+   * {@code [N, P, D]}; differentiable w.r.t. {@code x}.
+   */
+  static NDArray gatherRows(NDArray x, NDArray positions) {
+    NDManager scope = x.getManager();
+    Shape s = x.getShape();
+    long n = s.get(0);
+    long d = s.get(2);
+    NDArray idx = positions.toType(DataType.INT64, true);
+    idx.attach(scope);
+    if (idx.getShape().dimension() == 1) idx = idx.expandDims(0).broadcast(n, idx.getShape().get(0));
+    if (idx.getShape().dimension() != 2 || idx.getShape().get(0) != n) {
+      throw new IllegalArgumentException("readout positions must be [N,P] or [P], got " + positions.getShape());
+    }
+    long p = idx.getShape().get(1);
+    return x.gather(idx.reshape(n, p, 1).broadcast(n, p, d), 1);
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

@@ -1,0 +1,71 @@
+package ai.promptline.ml.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+import java.util.Map;
+
+/** The ViT image encoder (methods.md §2.4) with the {@link VisionInput} hooks. */
+final class VisionTransformerTower implements VisionTower {
+  private final ClipConfig cfg;
+  private final NDArray conv1;
+  private final NDArray classEmbedding;
+  private final NDArray positional;
+  private final NDArray lnPreW;
+  private final NDArray lnPreB;
+  private final NDArray lnPostW;
+  private final NDArray lnPostB;
+  private final NDArray proj;
+  private final Transformer transformer;
+
+  VisionTransformerTower(ClipConfig cfg, Map<String, NDArray> sd) {
+    this.cfg = cfg;
+    conv1 = sd.get("visual.conv1.weight");
+    classEmbedding = sd.get("visual.class_embedding");
+    positional = sd.get("visual.positional_embedding");
+    lnPreW = sd.get("visual.ln_pre.weight");
+    lnPreB = sd.get("visual.ln_pre.bias");
+    lnPostW = sd.get("visual.ln_post.weight");
+    lnPostB = sd.get("visual.ln_post.bias");
+    proj = sd.get("visual.proj");
+    transformer = new Transformer(sd, "visual.transformer.", cfg.visionLayers(), cfg.visionWidth(), cfg.visionHeads());
+  }
+
+  int heads() {
+    return transformer.heads();
+  }
+
+  @Override
+  public NDArray forward(VisionInput in, ai.djl.ndarray.NDManager scope) {
+    NDArray pixels = in.pixels();
+    Shape ps = pixels.getShape();
+    int r = cfg.imageResolution();
+    if (ps.dimension() != 4 || ps.get(1) != 3 || ps.get(2) != r || ps.get(3) != r) {
+      throw new IllegalArgumentException("expected pixels [N,3," + r + "," + r + "], got " + ps);
+    }
+    long n = ps.get(0);
+    int w = cfg.visionWidth();
+    int p = cfg.visionPatchSize();
+    int g = cfg.gridSize();
+    NDArray x = Conv2d.conv2d(pixels, conv1, null, new Shape(p, p)).singletonOrThrow();
+    ClipModel.adopt(x, scope);
+    x = x.reshape(n, w, (long) g * g).transpose(0, 2, 1);
+    NDArray cls = classEmbedding.reshape(1, 1, w);
+    ClipModel.adopt(cls, scope);
+    x = NDArrays.concat(new NDList(cls.broadcast(n, 1, w), x), 1).add(positional);
+    if (in.appended() != null) {
+      NDArray tok = Transformer.broadcastTokens(in.appended(), x, n, w);
+      x = NDArrays.concat(new NDList(x, tok), 1);
+    }
+    x = Transformer.layerNorm(x, lnPreW, lnPreB);
+    AttentionMasks masks = in.masks() == null ? AttentionMasks.NONE : in.masks();
+    x = transformer.forward(x, masks, in.replacements(), in.adaptor());
+    if (in.readout() == null) {
+      return Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB).matMul(proj);
+    }
+    NDArray rows = ClipModel.gatherRows(x, in.readout());
+    return Transformer.layerNorm(rows, lnPostW, lnPostB).matMul(proj);
+  }
+}

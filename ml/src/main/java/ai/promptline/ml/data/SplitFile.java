@@ -1,0 +1,103 @@
+package ai.promptline.ml.data;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads and writes CoOp's {@code split_zhou_<Name>.json} files (methods.md §1.2):
+ * {@code {"train": [[impath, label, classname], ...], "val": [...], "test": [...]}}.
+ *
+ * <p>Reading is strict: a malformed entry fails with its split and index, because a silently
+ * skipped entry would change few-shot sampling for every later class.
+ */
+public final class SplitFile {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final String[] SPLITS = {"train", "val", "test"};
+
+  private SplitFile() {}
+
+  /** Reads a split file; a missing {@code val} or {@code test} key reads as an empty list. */
+  public static Splits read(Path file) {
+    JsonNode root;
+    try {
+      root = MAPPER.readTree(file.toFile());
+    } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+      throw new UncheckedIOException("split file not found: " + file, e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot parse split file " + file + ": " + e.getMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException("split file " + file + " is not a JSON object");
+    }
+    if (!root.has("train")) {
+      throw new IllegalArgumentException("split file " + file + " has no \"train\" list");
+    }
+    List<List<SplitItem>> lists = new ArrayList<>();
+    for (String split : SPLITS) lists.add(parseList(file, split, root.get(split)));
+    return new Splits(lists.get(0), lists.get(1), lists.get(2));
+  }
+
+  private static List<SplitItem> parseList(Path file, String split, JsonNode node) {
+    List<SplitItem> out = new ArrayList<>();
+    if (node == null || node.isNull()) return out;
+    if (!node.isArray()) {
+      throw new IllegalArgumentException("split file " + file + ": \"" + split + "\" is not a list");
+    }
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode e = node.get(i);
+      if (!e.isArray() || e.size() != 3 || !e.get(0).isTextual() || !e.get(2).isTextual()
+          || !(e.get(1).isIntegralNumber() || e.get(1).isTextual())) {
+        throw new IllegalArgumentException(
+            "split file " + file + ": " + split + "[" + i + "] is not [relpath, label, classname]: " + e);
+      }
+      int label;
+      try {
+        // Python's reader does int(label); accept "3" as well as 3.
+        label = e.get(1).isIntegralNumber() ? e.get(1).intValue() : Integer.parseInt(e.get(1).asText().trim());
+      } catch (NumberFormatException ex) {
+        throw new IllegalArgumentException(
+            "split file " + file + ": " + split + "[" + i + "] has a non-integer label: " + e, ex);
+      }
+      String rel = e.get(0).asText();
+      while (rel.startsWith("/")) rel = rel.substring(1);
+      out.add(new SplitItem(rel, label, e.get(2).asText()));
+    }
+    return out;
+  }
+
+  /** Writes a split file in the reference layout (one entry per line-group, 4-space indent like Python's json.dump(indent=4)). */
+  public static void write(Path file, Splits splits) {
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null) Files.createDirectories(parent);
+      try (OutputStream os = Files.newOutputStream(file);
+          JsonGenerator g = new JsonFactory().createGenerator(os)) {
+        g.writeStartObject();
+        for (String split : SPLITS) {
+          g.writeArrayFieldStart(split);
+          for (SplitItem it : splits.get(split)) {
+            g.writeStartArray();
+            g.writeString(it.relPath());
+            g.writeNumber(it.label());
+            g.writeString(it.className());
+            g.writeEndArray();
+          }
+          g.writeEndArray();
+        }
+        g.writeEndObject();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write split file " + file + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,186 @@
+package ai.promptline.ml.data.image;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.DataBufferByte;
+import java.awt.image.DataBufferInt;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Decodes JPEG/PNG/BMP/GIF files to 8-bit RGB with the semantics of PIL's {@code .convert("RGB")},
+ * which is what the reference pipeline feeds to its transforms:
+ *
+ * <ul>
+ *   <li>grayscale is replicated to three channels (the raw sample, <em>not</em>
+ *       {@code BufferedImage.getRGB}, which would apply a colour-space conversion for gray images);
+ *   <li>alpha is dropped without compositing (PIL does not blend RGBA onto a background);
+ *   <li>16-bit samples keep their high byte;
+ *   <li>4-channel (CMYK) JPEGs, which ImageIO refuses to convert, are read as a raw raster and converted
+ *       with PIL's formula {@code R = (255 - C) * (255 - K) / 255}; Adobe CMYK JPEGs store inverted
+ *       values, so those are inverted first. YCCK JPEGs are not supported and fail clearly.
+ * </ul>
+ *
+ * <p>Every failure is an {@link UncheckedIOException} whose message names the file.
+ */
+public final class Images {
+  static {
+    ImageIO.setUseCache(false); // no temp files; decoding happens from memory/disk directly
+  }
+
+  private Images() {}
+
+  /** Reads an image file as RGB; throws with the file name when it is missing or not decodable. */
+  public static RgbImage readRgb(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new UncheckedIOException(new IOException("image file not found: " + file));
+    }
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      if (in == null) throw new IOException("cannot open image file: " + file);
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) {
+        throw new IOException("unreadable image (unknown or unsupported format): " + file);
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        BufferedImage img;
+        try {
+          img = reader.read(0);
+        } catch (IOException | RuntimeException e) {
+          // ImageIO's JPEG reader refuses CMYK/YCCK colour conversion but can hand out the raster.
+          if (!"jpeg".equalsIgnoreCase(reader.getFormatName())) throw e;
+          Raster raster = reader.readRaster(0, null);
+          if (raster.getNumBands() != 4) throw e;
+          return cmykToRgb(raster, isAdobe(reader));
+        }
+        return toRgb(img);
+      } finally {
+        reader.dispose();
+      }
+    } catch (IOException | RuntimeException e) {
+      String msg = e.getMessage() != null && e.getMessage().contains(file.toString())
+          ? e.getMessage()
+          : "unreadable image " + file + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+      throw new UncheckedIOException(new IOException(msg, e));
+    }
+  }
+
+  private static boolean isAdobe(ImageReader reader) {
+    try {
+      var meta = reader.getImageMetadata(0);
+      if (meta == null) return false;
+      var tree = (org.w3c.dom.Node) meta.getAsTree("javax_imageio_jpeg_image_1.0");
+      return findNode(tree, "app14Adobe");
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean findNode(org.w3c.dom.Node n, String name) {
+    if (name.equals(n.getNodeName())) return true;
+    for (var c = n.getFirstChild(); c != null; c = c.getNextSibling()) if (findNode(c, name)) return true;
+    return false;
+  }
+
+  private static RgbImage cmykToRgb(Raster r, boolean inverted) {
+    int w = r.getWidth();
+    int h = r.getHeight();
+    byte[] out = new byte[w * h * 3];
+    int[] px = new int[4];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        r.getPixel(x + r.getMinX(), y + r.getMinY(), px);
+        int k = inverted ? 255 - px[3] : px[3];
+        int nk = 255 - k;
+        for (int c = 0; c < 3; c++) {
+          int v = inverted ? 255 - px[c] : px[c];
+          // PIL: nk - MULDIV255(v, nk), with MULDIV255 rounding like (x*y + 128 + ((x*y+128)>>8)) >> 8
+          int t = v * nk + 128;
+          out[(y * w + x) * 3 + c] = (byte) (nk - ((t + (t >> 8)) >> 8));
+        }
+      }
+    }
+    return new RgbImage(w, h, out);
+  }
+
+  /** Converts a decoded BufferedImage to RGB bytes (PIL {@code convert("RGB")} semantics). */
+  public static RgbImage toRgb(BufferedImage img) {
+    int w = img.getWidth();
+    int h = img.getHeight();
+    byte[] out = new byte[w * h * 3];
+    switch (img.getType()) {
+      case BufferedImage.TYPE_3BYTE_BGR -> {
+        if (img.getRaster().getDataBuffer() instanceof DataBufferByte db && isPacked(img, 3)) {
+          byte[] src = db.getData();
+          for (int i = 0, n = w * h; i < n; i++) {
+            out[i * 3] = src[i * 3 + 2];
+            out[i * 3 + 1] = src[i * 3 + 1];
+            out[i * 3 + 2] = src[i * 3];
+          }
+          return new RgbImage(w, h, out);
+        }
+      }
+      case BufferedImage.TYPE_INT_RGB, BufferedImage.TYPE_INT_ARGB -> {
+        if (img.getRaster().getDataBuffer() instanceof DataBufferInt db && isPacked(img, 1)) {
+          int[] src = db.getData();
+          for (int i = 0, n = w * h; i < n; i++) {
+            int p = src[i];
+            out[i * 3] = (byte) (p >> 16);
+            out[i * 3 + 1] = (byte) (p >> 8);
+            out[i * 3 + 2] = (byte) p;
+          }
+          return new RgbImage(w, h, out);
+        }
+      }
+      default -> {}
+    }
+    ColorModel cm = img.getColorModel();
+    Raster r = img.getRaster();
+    if (cm instanceof IndexColorModel) {
+      // Palette images: the palette already holds sRGB values; alpha is dropped.
+      int[] row = new int[w];
+      for (int y = 0; y < h; y++) {
+        img.getRGB(0, y, w, 1, row, 0, w);
+        for (int x = 0; x < w; x++) {
+          int p = row[x];
+          int o = (y * w + x) * 3;
+          out[o] = (byte) (p >> 16);
+          out[o + 1] = (byte) (p >> 8);
+          out[o + 2] = (byte) p;
+        }
+      }
+      return new RgbImage(w, h, out);
+    }
+    int colorBands = cm.getNumColorComponents();
+    int bits = cm.getComponentSize(0);
+    int shift = Math.max(0, bits - 8);
+    int[] samples = new int[w];
+    for (int c = 0; c < 3; c++) {
+      int band = colorBands >= 3 ? c : 0; // gray (and gray+alpha) replicate band 0
+      for (int y = 0; y < h; y++) {
+        r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, band, samples);
+        for (int x = 0; x < w; x++) out[(y * w + x) * 3 + c] = (byte) (samples[x] >> shift);
+      }
+    }
+    return new RgbImage(w, h, out);
+  }
+
+  private static boolean isPacked(BufferedImage img, int pixelStride) {
+    var sm = img.getRaster().getSampleModel();
+    return img.getRaster().getParent() == null
+        && img.getRaster().getSampleModelTranslateX() == 0
+        && img.getRaster().getSampleModelTranslateY() == 0
+        && (sm instanceof java.awt.image.ComponentSampleModel csm
+                ? csm.getScanlineStride() == img.getWidth() * pixelStride && csm.getPixelStride() == pixelStride
+                : sm instanceof java.awt.image.SinglePixelPackedSampleModel sp && sp.getScanlineStride() == img.getWidth());
+  }
+}
