@@ -234,7 +234,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
 
   private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m) {
     try {
-      return Methods.create(c.method(), new MethodContext(clip, ClipTokenizer.shared(), m,
+      return Methods.create(c.method(), new MethodContext(clip, ClipTokenizer.getDefault(), m,
           new MethodOptions(c.train().nCtx(), c.train().ctxInit()), c.seed()));
     } catch (IllegalArgumentException e) {
       throw Failures.invalidInput(e.getMessage(), e);

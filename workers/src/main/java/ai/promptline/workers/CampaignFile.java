@@ -62,8 +62,10 @@ public record CampaignFile(
     } catch (UnrecognizedPropertyException e) {
       throw new IllegalArgumentException("campaign file " + file + ": unknown field '" + e.getPropertyName()
           + "' at " + e.getPathReference() + "; known fields: " + e.getKnownPropertyIds(), e);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException("campaign file " + file + " is not valid: " + e.getOriginalMessage(), e);
     } catch (IOException e) {
-      throw new IllegalArgumentException("campaign file " + file + " is not valid YAML: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException("cannot read campaign file " + file + ": " + e.getMessage(), e);
     }
   }
 

@@ -13,6 +13,7 @@ import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import io.temporal.worker.WorkerOptions;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * Wires one worker process: the CPU queue (workflows, data and tracking activities) and/or the
@@ -32,17 +33,26 @@ public final class PromptlineWorker implements AutoCloseable {
 
   public PromptlineWorker(WorkflowClient client, Backends backends, Options options) {
     factory = WorkerFactory.newInstance(client);
+    register(factory::newWorker, backends, options, models);
+  }
+
+  /**
+   * Registers workflows and activities on the queues {@code options} names; {@code newWorker}
+   * creates a worker for a queue (a real factory, or Temporal's test environment in tests).
+   */
+  public static void register(BiFunction<String, WorkerOptions, Worker> newWorker, Backends backends, Options options,
+      ModelCache models) {
     for (String q : options.queues())
       if (!q.equals("cpu") && !q.equals("gpu"))
         throw new IllegalArgumentException("unknown queue '" + q + "'; expected cpu, gpu or both (cpu,gpu)");
     if (options.queues().contains("cpu")) {
-      Worker cpu = factory.newWorker(TaskQueues.CPU,
+      Worker cpu = newWorker.apply(TaskQueues.CPU,
           WorkerOptions.newBuilder().setMaxConcurrentActivityExecutionSize(8).build());
       cpu.registerWorkflowImplementationTypes(CampaignWorkflowImpl.class, RunWorkflowImpl.class);
       cpu.registerActivitiesImplementations(new TrackingActivitiesImpl(backends), new DataActivitiesImpl(backends));
     }
     if (options.queues().contains("gpu")) {
-      Worker gpu = factory.newWorker(TaskQueues.GPU,
+      Worker gpu = newWorker.apply(TaskQueues.GPU,
           WorkerOptions.newBuilder().setMaxConcurrentActivityExecutionSize(Math.max(1, options.computeSlots())).build());
       gpu.registerActivitiesImplementations(new ComputeActivitiesImpl(backends, models, options.decodeThreads()));
     }

@@ -52,8 +52,8 @@ public final class MlflowTracker implements Tracker {
     String filter = "tags.`" + tag + "` = '" + value.replace("'", "\\'") + "'";
     return call("search runs", () -> {
       List<RunInfo> out = new ArrayList<>();
-      for (Service.RunInfo info : client.searchRuns(List.of(experimentId), filter, ViewType.ACTIVE_ONLY, 1000).getItems())
-        out.add(getRun(info.getRunId()));
+      for (Service.Run run : client.searchRuns(List.of(experimentId), filter, ViewType.ACTIVE_ONLY, 1000).getItems())
+        out.add(getRun(run.getInfo().getRunId()));
       out.sort(Comparator.comparing(RunInfo::runId));
       return out;
     });

@@ -36,7 +36,7 @@ public final class CoOp implements PromptMethod {
     ClipModel clip = ctx.clip();
     NDManager m = ctx.manager();
     String init = ctx.options().ctxInit().replace('_', ' ').trim();
-    int width = clip.config().transformerWidth();
+    int width = clip.config().textWidth();
     NDArray c;
     if (!init.isEmpty()) {
       nCtx = init.split("\\s+").length;
@@ -77,9 +77,8 @@ public final class CoOp implements PromptMethod {
     List<String> prompts = new ArrayList<>(classes.size());
     for (int i = 0; i < classes.size(); i++) prompts.add(prefixText + " " + classes.cleaned(i) + ".");
     int[][] tokens = ctx.tokenizer().tokenize(prompts, clip.config().contextLength(), false);
-    int[] eot = new int[tokens.length];
-    for (int i = 0; i < tokens.length; i++) eot[i] = argmax(tokens[i]);
     NDArray ids = m.create(tokens);
+    NDArray eot = ClipModel.eotIndex(ids);
     NDArray emb = clip.tokenEmbedding(ids);
     NDArray prefix = emb.get(new NDIndex(":, :1")).duplicate(); // SOS
     NDArray suffix = emb.get(new NDIndex(":, {}:", 1 + nCtx)).duplicate(); // class, '.', EOT, padding
@@ -100,6 +99,7 @@ public final class CoOp implements PromptMethod {
       public void close() {
         prefix.close();
         suffix.close();
+        eot.close();
       }
     };
   }
@@ -116,18 +116,14 @@ public final class CoOp implements PromptMethod {
     if (!v.getShape().equals(context.getShape()))
       throw new IllegalArgumentException(
           "coop ctx shape " + v.getShape() + " does not match the model's " + context.getShape());
-    context.set(v.toType(DataType.FLOAT32, false).toFloatArray());
+    NDArray data = context.stopGradient(); // the same storage, outside autograd
+    data.set(v.toType(DataType.FLOAT32, false).toFloatArray());
+    data.close();
   }
 
   @Override
   public void close() {
     context.close();
-  }
-
-  private static int argmax(int[] a) {
-    int best = 0;
-    for (int i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-    return best;
   }
 
   /** Box–Muller on the run's own generator. */

@@ -43,7 +43,9 @@ public final class Sgd {
         }
       }
       NDArray delta = g.mul(lr);
-      p.subi(delta);
+      NDArray data = p.stopGradient(); // same storage, outside autograd: PyTorch forbids in-place ops on a grad leaf
+      data.subi(delta);
+      data.close();
       delta.close();
       if (momentum == 0) g.close();
       NDArray grad = p.getGradient();
