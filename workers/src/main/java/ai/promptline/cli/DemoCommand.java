@@ -1,7 +1,6 @@
 package ai.promptline.cli;
 
 import ai.promptline.workers.Demo;
-import ai.promptline.workers.LocalServices;
 import ai.promptline.workers.Settings;
 import ai.promptline.workflows.model.Stages;
 import java.util.List;
@@ -31,7 +30,7 @@ public final class DemoCommand implements Callable<Integer> {
     if (epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
     if (shots < 1) throw new IllegalArgumentException("--shots must be >= 1, got " + shots);
     if (!noServices) {
-      int rc = LocalServices.run("up");
+      int rc = ServicesScript.locate().run("up");
       if (rc != 0) throw new IllegalStateException("the local services did not start (exit " + rc + "); see the messages above");
     }
     var result = Demo.run(Settings.fromEnv(), new Demo.Options(epochs, seeds, shots), System.out);

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       CampaignCommand.class,
       WorkerCommand.class,
+      ServicesCommand.class,
       DataCommand.class,
       ClipCommand.class,
       CommandLine.HelpCommand.class
