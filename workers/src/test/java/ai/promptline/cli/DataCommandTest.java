@@ -51,4 +51,19 @@ class DataCommandTest {
     assertEquals(2, f.code());
     assertTrue(f.err().contains("split file not found"), f.err());
   }
+
+  @Test
+  void fewshot_onRealEuroSatSplit_matchesLibrary() {
+    String shared = System.getProperty("promptline.shared", "../shared");
+    Path split = Path.of(shared, "data/coop-splits/split_zhou_EuroSAT.json");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(split), "shared splits not present");
+    Run f = run("data", "fewshot", "--split", split.toString(), "--shots", "4", "--seed", "2");
+    assertEquals(0, f.code(), f.err());
+    var fs = ai.promptline.ml.data.FewShot.trainVal(ai.promptline.ml.data.SplitFile.read(split), 4, 2);
+    List<String> expected = new java.util.ArrayList<>();
+    fs.train().forEach(it -> expected.add(it.relPath()));
+    expected.add("--");
+    fs.val().forEach(it -> expected.add(it.relPath()));
+    assertEquals(expected, f.out().lines().toList());
+  }
 }

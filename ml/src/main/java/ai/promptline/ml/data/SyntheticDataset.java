@@ -78,15 +78,14 @@ public final class SyntheticDataset {
         Files.createDirectories(images.resolve(folder));
         int n = 0;
         int[] counts = {spec.trainPerClass(), spec.valPerClass(), spec.testPerClass()};
-        @SuppressWarnings("unchecked")
-        List<SplitItem>[] lists = new List[] {train, val, test};
+        List<List<SplitItem>> lists = List.of(train, val, test);
         for (int s = 0; s < 3; s++) {
           for (int k = 0; k < counts[s]; k++, n++) {
             boolean png = n % 2 == 0;
             String rel = folder + "/" + n + (png ? ".png" : ".jpg");
             BufferedImage img = render(c, spec.imageSize(), new SplittableRandom(mix(spec.seed(), c, n)));
             write(img, images.resolve(rel), png);
-            lists[s].add(new SplitItem(rel, c, name));
+            lists.get(s).add(new SplitItem(rel, c, name));
           }
         }
       }

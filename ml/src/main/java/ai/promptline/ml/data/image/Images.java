@@ -78,7 +78,7 @@ public final class Images {
     try {
       var meta = reader.getImageMetadata(0);
       if (meta == null) return false;
-      var tree = (org.w3c.dom.Node) meta.getAsTree("javax_imageio_jpeg_image_1.0");
+      org.w3c.dom.Node tree = meta.getAsTree("javax_imageio_jpeg_image_1.0");
       return findNode(tree, "app14Adobe");
     } catch (IOException | RuntimeException e) {
       return false;
