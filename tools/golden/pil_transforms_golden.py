@@ -87,6 +87,17 @@ for i, (name, w, h, mode, size) in enumerate(cases):
         entry["probe"] = [round(float(flat[j]), 6) for j in idx]
     result["cases"].append(entry)
 
+# RandomResizedCrop's deterministic part: F.resized_crop(img, top, left, h, w, [size, size], BICUBIC)
+# = img.crop((left, top, left + w, top + h)).resize((size, size), BICUBIC), then ToTensor/Normalize.
+big = Image.open(os.path.join(out_dir, "big.png")).convert("RGB")
+result["resized_crops"] = []
+for top, left, h, w, size in ((13, 27, 150, 170, 48), (0, 0, 200, 300, 32), (190, 290, 10, 10, 24)):
+    c = big.crop((left, top, left + w, top + h)).resize((size, size), Image.BICUBIC)
+    x = (np.asarray(c).astype(np.float32) / np.float32(255) - MEAN) / STD
+    flat = x.transpose(2, 0, 1).reshape(-1)
+    result["resized_crops"].append({"file": "big.png", "box": [top, left, h, w], "size": size,
+                                    "values": [round(float(v), 6) for v in flat]})
+
 with open(os.path.join(out_dir, "pil_transforms.json"), "w") as f:
     json.dump(result, f, separators=(",", ":"))
 print("wrote", len(cases), "cases to", out_dir)
