@@ -35,6 +35,8 @@ def make(w, h, seed, mode="RGB"):
     elif mode == "RGBA":
         a = rs.randint(0, 256, size=(h, w)).astype(np.uint8)
         img = Image.fromarray(np.dstack([arr, a]), "RGBA")
+    elif mode in ("CMYK", "P"):
+        img = img.convert(mode)  # CMYK is saved as an Adobe (inverted) JPEG; P as a palette PNG
     return img
 
 
@@ -64,12 +66,16 @@ cases = [
     ("rgba", 33, 35, "RGBA", 32),
     ("odd_crop", 45, 33, "RGB", 32),
     ("big", 300, 200, "RGB", 224),
+    ("cmyk", 48, 40, "CMYK", 32),
+    ("gray_jpeg", 41, 37, "L", 32),
+    ("palette", 36, 44, "P", 32),
 ]
 result = {"pillow": PIL.__version__, "cases": []}
 for i, (name, w, h, mode, size) in enumerate(cases):
     img = make(w, h, i + 1, mode)
-    fname = f"{name}.png"
-    img.save(os.path.join(out_dir, fname))
+    fname = f"{name}.jpg" if name in ("cmyk", "gray_jpeg") else f"{name}.png"
+    img.save(os.path.join(out_dir, fname), **({"quality": 95} if fname.endswith(".jpg") else {}))
+    img = Image.open(os.path.join(out_dir, fname))  # transform what a reader decodes from disk
     t = test_transform(img, size)
     flat = t.reshape(-1)
     entry = {"file": fname, "size": size, "sum": float(flat.astype(np.float64).sum())}
@@ -80,6 +86,17 @@ for i, (name, w, h, mode, size) in enumerate(cases):
         entry["probe_stride"] = 97
         entry["probe"] = [round(float(flat[j]), 6) for j in idx]
     result["cases"].append(entry)
+
+# RandomResizedCrop's deterministic part: F.resized_crop(img, top, left, h, w, [size, size], BICUBIC)
+# = img.crop((left, top, left + w, top + h)).resize((size, size), BICUBIC), then ToTensor/Normalize.
+big = Image.open(os.path.join(out_dir, "big.png")).convert("RGB")
+result["resized_crops"] = []
+for top, left, h, w, size in ((13, 27, 150, 170, 48), (0, 0, 200, 300, 32), (190, 290, 10, 10, 24)):
+    c = big.crop((left, top, left + w, top + h)).resize((size, size), Image.BICUBIC)
+    x = (np.asarray(c).astype(np.float32) / np.float32(255) - MEAN) / STD
+    flat = x.transpose(2, 0, 1).reshape(-1)
+    result["resized_crops"].append({"file": "big.png", "box": [top, left, h, w], "size": size,
+                                    "values": [round(float(v), 6) for v in flat]})
 
 with open(os.path.join(out_dir, "pil_transforms.json"), "w") as f:
     json.dump(result, f, separators=(",", ":"))

@@ -1,12 +1,10 @@
 package ai.promptline.ml.data;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -75,27 +73,29 @@ public final class SplitFile {
     return out;
   }
 
-  /** Writes a split file in the reference layout (one entry per line-group, 4-space indent like Python's json.dump(indent=4)). */
+  /**
+   * Writes a split file in the reference layout, one {@code [relpath, label, classname]} entry per
+   * line so that diffs between split files stay readable. Parsing it back gives equal {@link Splits}.
+   */
   public static void write(Path file, Splits splits) {
+    StringBuilder sb = new StringBuilder("{\n");
     try {
+      for (int s = 0; s < SPLITS.length; s++) {
+        List<SplitItem> items = splits.get(SPLITS[s]);
+        sb.append("  \"").append(SPLITS[s]).append("\": [");
+        for (int i = 0; i < items.size(); i++) {
+          SplitItem it = items.get(i);
+          sb.append(i == 0 ? "\n    [" : ",\n    [")
+              .append(MAPPER.writeValueAsString(it.relPath())).append(", ")
+              .append(it.label()).append(", ")
+              .append(MAPPER.writeValueAsString(it.className())).append(']');
+        }
+        sb.append(items.isEmpty() ? "]" : "\n  ]").append(s < SPLITS.length - 1 ? ",\n" : "\n");
+      }
+      sb.append("}\n");
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) Files.createDirectories(parent);
-      try (OutputStream os = Files.newOutputStream(file);
-          JsonGenerator g = new JsonFactory().createGenerator(os)) {
-        g.writeStartObject();
-        for (String split : SPLITS) {
-          g.writeArrayFieldStart(split);
-          for (SplitItem it : splits.get(split)) {
-            g.writeStartArray();
-            g.writeString(it.relPath());
-            g.writeNumber(it.label());
-            g.writeString(it.className());
-            g.writeEndArray();
-          }
-          g.writeEndArray();
-        }
-        g.writeEndObject();
-      }
+      Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write split file " + file + ": " + e.getMessage(), e);
     }

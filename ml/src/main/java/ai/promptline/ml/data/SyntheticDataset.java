@@ -1,11 +1,5 @@
 package ai.promptline.ml.data;
 
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.Polygon;
-import java.awt.RenderingHints;
-import java.awt.geom.Ellipse2D;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferInt;
 import java.io.IOException;
@@ -24,8 +18,8 @@ import javax.imageio.stream.ImageOutputStream;
 
 /**
  * Writes a small but real image-classification dataset: every class is a (colour, pattern) pair
- * such as "red circle" or "blue checkerboard", rendered with random position, size, rotation-free
- * jitter, background tint and pixel noise, so that a frozen CLIP can tell classes apart zero-shot
+ * such as "red circle" or "blue checkerboard", rendered with random position, size, colour jitter,
+ * background tint and pixel noise, so that a frozen CLIP can tell classes apart zero-shot
  * and prompt learning has something to learn. Used by tests and the end-to-end demo in place of
  * the real benchmarks (which cannot be downloaded here).
  *
@@ -78,15 +72,14 @@ public final class SyntheticDataset {
         Files.createDirectories(images.resolve(folder));
         int n = 0;
         int[] counts = {spec.trainPerClass(), spec.valPerClass(), spec.testPerClass()};
-        @SuppressWarnings("unchecked")
-        List<SplitItem>[] lists = new List[] {train, val, test};
+        List<List<SplitItem>> lists = List.of(train, val, test);
         for (int s = 0; s < 3; s++) {
           for (int k = 0; k < counts[s]; k++, n++) {
             boolean png = n % 2 == 0;
             String rel = folder + "/" + n + (png ? ".png" : ".jpg");
             BufferedImage img = render(c, spec.imageSize(), new SplittableRandom(mix(spec.seed(), c, n)));
             write(img, images.resolve(rel), png);
-            lists[s].add(new SplitItem(rel, c, name));
+            lists.get(s).add(new SplitItem(rel, c, name));
           }
         }
       }
@@ -105,90 +98,108 @@ public final class SyntheticDataset {
     return z ^ (z >>> 29);
   }
 
+  /**
+   * Renders one image with plain per-pixel geometry and 3×3 supersampled coverage (no AWT
+   * Graphics2D: its anti-aliasing may differ between JDK builds, and it costs start-up time), so
+   * the pixels are a pure function of (class, size, rng).
+   */
   static BufferedImage render(int cls, int size, SplittableRandom rng) {
     // Aspect ratio varies (0.75..1.33) so resize/crop paths see non-square inputs.
     double ratio = 0.75 + rng.nextDouble() * 0.58;
     int w = Math.max(8, (int) Math.round(size * Math.sqrt(ratio)));
     int h = Math.max(8, (int) Math.round(size / Math.sqrt(ratio)));
+    int bgBase = 200 + rng.nextInt(50);
+    int[] bg = {bgBase - rng.nextInt(20), bgBase - rng.nextInt(20), bgBase - rng.nextInt(20)};
+    int[] fg = jitter(colourOf(cls), rng);
+    int p = cls % PATTERNS.length;
+    int m = Math.min(w, h);
+    double s = m * (0.45 + rng.nextDouble() * 0.35);
+    double cx = w / 2.0 + (rng.nextDouble() - 0.5) * (w - s) * 0.8;
+    double cy = h / 2.0 + (rng.nextDouble() - 0.5) * (h - s) * 0.8;
+    double period = switch (p) {
+      case 6, 7 -> Math.max(4, m / (4.0 + rng.nextInt(3)));
+      case 8 -> Math.max(3, m / (4.0 + rng.nextInt(4)));
+      case 9 -> Math.max(5, m / (4.0 + rng.nextInt(3)));
+      default -> 0;
+    };
+    double phase = period > 0 ? rng.nextDouble() * period : 0;
+    Shape shape = shape(p, cx, cy, s / 2, period, phase);
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = img.createGraphics();
-    try {
-      g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-      int bg = 200 + rng.nextInt(50);
-      g.setColor(new Color(bg - rng.nextInt(20), bg - rng.nextInt(20), bg - rng.nextInt(20)));
-      g.fillRect(0, 0, w, h);
-      g.setColor(jitter(colourOf(cls), rng));
-      int p = cls % PATTERNS.length;
-      int m = Math.min(w, h);
-      double s = m * (0.45 + rng.nextDouble() * 0.35);
-      double cx = w / 2.0 + (rng.nextDouble() - 0.5) * (w - s) * 0.8;
-      double cy = h / 2.0 + (rng.nextDouble() - 0.5) * (h - s) * 0.8;
-      double x0 = cx - s / 2;
-      double y0 = cy - s / 2;
-      switch (p) {
-        case 0 -> g.fill(new Ellipse2D.Double(x0, y0, s, s));
-        case 1 -> g.fillRect((int) x0, (int) y0, (int) s, (int) s);
-        case 2 -> g.fillPolygon(poly(new double[] {cx, x0 + s, x0}, new double[] {y0, y0 + s, y0 + s}));
-        case 3 -> {
-          int t = (int) Math.max(2, s / 4);
-          g.fillRect((int) (cx - t / 2.0), (int) y0, t, (int) s);
-          g.fillRect((int) x0, (int) (cy - t / 2.0), (int) s, t);
-        }
-        case 4 -> {
-          g.setStroke(new BasicStroke((float) Math.max(2, s / 7)));
-          g.draw(new Ellipse2D.Double(x0, y0, s, s));
-        }
-        case 5 -> g.fillPolygon(poly(new double[] {cx, x0 + s, cx, x0}, new double[] {y0, cy, y0 + s, cy}));
-        case 6, 7 -> {
-          int period = Math.max(4, m / (4 + rng.nextInt(3)));
-          int off = rng.nextInt(period);
-          for (int v = -period + off; v < (p == 6 ? h : w); v += period) {
-            if (p == 6) g.fillRect(0, v, w, period / 2);
-            else g.fillRect(v, 0, period / 2, h);
-          }
-        }
-        case 8 -> {
-          int cell = Math.max(3, m / (4 + rng.nextInt(4)));
-          for (int yy = 0; yy < h; yy += cell) {
-            for (int xx = 0; xx < w; xx += cell) {
-              if (((xx / cell) + (yy / cell)) % 2 == 0) g.fillRect(xx, yy, cell, cell);
-            }
-          }
-        }
-        case 9 -> {
-          int step = Math.max(5, m / (4 + rng.nextInt(3)));
-          double r = step * 0.3;
-          for (int yy = step / 2; yy < h; yy += step) {
-            for (int xx = step / 2; xx < w; xx += step) g.fill(new Ellipse2D.Double(xx - r, yy - r, 2 * r, 2 * r));
-          }
-        }
-        default -> throw new IllegalStateException("pattern " + p);
-      }
-    } finally {
-      g.dispose();
-    }
     int[] px = ((DataBufferInt) img.getRaster().getDataBuffer()).getData();
-    for (int i = 0; i < px.length; i++) {
-      int n = rng.nextInt(17) - 8;
-      int r = clamp(((px[i] >> 16) & 0xff) + n);
-      int gg = clamp(((px[i] >> 8) & 0xff) + n);
-      int b = clamp((px[i] & 0xff) + n);
-      px[i] = (r << 16) | (gg << 8) | b;
+    // Pixel corners first: a pixel whose four corners agree is fully inside or outside (features are
+    // several pixels wide), so only edge pixels pay for the 3x3 supersampling.
+    boolean[] corner = new boolean[(w + 1) * (h + 1)];
+    for (int y = 0; y <= h; y++) for (int x = 0; x <= w; x++) corner[y * (w + 1) + x] = shape.contains(x, y);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int k = y * (w + 1) + x;
+        boolean c0 = corner[k];
+        int hits;
+        if (c0 == corner[k + 1] && c0 == corner[k + w + 1] && c0 == corner[k + w + 2]) {
+          hits = c0 ? 9 : 0;
+        } else {
+          hits = 0;
+          for (int sy = 0; sy < 3; sy++) {
+            for (int sx = 0; sx < 3; sx++) if (shape.contains(x + (sx + 0.5) / 3, y + (sy + 0.5) / 3)) hits++;
+          }
+        }
+        int noise = rng.nextInt(17) - 8;
+        int rgb = 0;
+        for (int c = 0; c < 3; c++) {
+          int v = (fg[c] * hits + bg[c] * (9 - hits) + 4) / 9 + noise;
+          rgb = (rgb << 8) | clamp(v);
+        }
+        px[y * w + x] = rgb;
+      }
     }
     return img;
   }
 
-  private static Polygon poly(double[] xs, double[] ys) {
-    Polygon p = new Polygon();
-    for (int i = 0; i < xs.length; i++) p.addPoint((int) Math.round(xs[i]), (int) Math.round(ys[i]));
-    return p;
+  /** Point-in-pattern test in pixel coordinates. */
+  private interface Shape {
+    boolean contains(double x, double y);
   }
 
-  private static Color jitter(int rgb, SplittableRandom rng) {
-    return new Color(
-        clamp(((rgb >> 16) & 0xff) + rng.nextInt(31) - 15),
-        clamp(((rgb >> 8) & 0xff) + rng.nextInt(31) - 15),
-        clamp((rgb & 0xff) + rng.nextInt(31) - 15));
+  private static Shape shape(int pattern, double cx, double cy, double r, double period, double phase) {
+    return switch (pattern) {
+      case 0 -> (x, y) -> sq(x - cx) + sq(y - cy) <= r * r; // circle
+      case 1 -> (x, y) -> Math.abs(x - cx) <= r && Math.abs(y - cy) <= r; // square
+      case 2 -> (x, y) -> { // upright triangle: apex at top, base at the bottom
+        double t = (y - (cy - r)) / (2 * r);
+        return t >= 0 && t <= 1 && Math.abs(x - cx) <= t * r;
+      };
+      case 3 -> (x, y) -> { // cross with arm width r/2
+        double dx = Math.abs(x - cx);
+        double dy = Math.abs(y - cy);
+        return (dx <= r / 4 && dy <= r) || (dy <= r / 4 && dx <= r);
+      };
+      case 4 -> (x, y) -> { // ring with thickness r/3.5
+        double d = Math.sqrt(sq(x - cx) + sq(y - cy));
+        return d <= r && d >= r - r / 3.5;
+      };
+      case 5 -> (x, y) -> Math.abs(x - cx) + Math.abs(y - cy) <= r; // diamond
+      case 6 -> (x, y) -> Math.floorMod((long) Math.floor((y + phase) * 2 / period), 2) == 0; // horizontal stripes
+      case 7 -> (x, y) -> Math.floorMod((long) Math.floor((x + phase) * 2 / period), 2) == 0; // vertical stripes
+      case 8 -> (x, y) -> Math.floorMod((long) Math.floor((x + phase) / period) + (long) Math.floor((y + phase) / period), 2) == 0;
+      case 9 -> (x, y) -> { // polka dots on a square grid
+        double gx = Math.floorMod((long) Math.floor(x + phase), (long) period) + (x - Math.floor(x));
+        double gy = Math.floorMod((long) Math.floor(y + phase), (long) period) + (y - Math.floor(y));
+        return sq(gx - period / 2) + sq(gy - period / 2) <= sq(period * 0.3);
+      };
+      default -> throw new IllegalStateException("pattern " + pattern);
+    };
+  }
+
+  private static double sq(double v) {
+    return v * v;
+  }
+
+  private static int[] jitter(int rgb, SplittableRandom rng) {
+    return new int[] {
+      clamp(((rgb >> 16) & 0xff) + rng.nextInt(31) - 15),
+      clamp(((rgb >> 8) & 0xff) + rng.nextInt(31) - 15),
+      clamp((rgb & 0xff) + rng.nextInt(31) - 15)
+    };
   }
 
   private static int clamp(int v) {

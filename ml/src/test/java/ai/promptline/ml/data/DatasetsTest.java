@@ -187,4 +187,17 @@ class DatasetsTest {
     assertEquals("Demo", sd.name());
     assertEquals(g.classNames(), sd.classNames());
   }
+
+  @Test
+  void imagenetV2_usesIntegerFolders_andReportsEmptyClasses() throws Exception {
+    Path f = tmp.resolve("imagenetv2");
+    Files.createDirectories(f);
+    Files.write(f.resolve("classnames.txt"), List.of("n01 tench", "n02 goldfish"));
+    FakeTrees.writeImage(f.resolve("imagenetv2-matched-frequency-format-val/1/a.jpeg"), 1);
+    var e = assertThrows(DatasetException.class, () -> Datasets.open("ImageNetV2", tmp));
+    assertTrue(e.getMessage().contains("class 0 'tench' has no test images"), e.getMessage());
+    FakeTrees.writeImage(f.resolve("imagenetv2-matched-frequency-format-val/0/b.jpeg"), 1);
+    BenchmarkDataset ds = Datasets.open("imagenet-v2", tmp);
+    assertEquals(List.of(new SplitItem("0/b.jpeg", 0, "tench"), new SplitItem("1/a.jpeg", 1, "goldfish")), ds.splits().test());
+  }
 }

@@ -42,4 +42,21 @@ class TransformsGoldenTest {
       assertTrue(maxErr <= TOL, file + ": max abs error " + maxErr);
     }
   }
+
+  @Test
+  void resizedCrop_matchesPillowCropThenResize() throws Exception {
+    Path dir = Path.of(TransformsGoldenTest.class.getResource("/golden/pil/pil_transforms.json").toURI()).getParent();
+    JsonNode golden = new ObjectMapper().readTree(dir.resolve("pil_transforms.json").toFile());
+    for (JsonNode c : golden.get("resized_crops")) {
+      RgbImage img = Images.readRgb(dir.resolve(c.get("file").asText()));
+      JsonNode b = c.get("box");
+      int size = c.get("size").asInt();
+      RgbImage r = Transforms.resizedCrop(img, b.get(0).asInt(), b.get(1).asInt(), b.get(2).asInt(), b.get(3).asInt(), size);
+      float[] t = new float[3 * size * size];
+      Transforms.normalize(r, t, 0);
+      double maxErr = 0;
+      for (int i = 0; i < t.length; i++) maxErr = Math.max(maxErr, Math.abs(t[i] - c.get("values").get(i).asDouble()));
+      assertTrue(maxErr <= TOL, "box " + b + ": max abs error " + maxErr);
+    }
+  }
 }

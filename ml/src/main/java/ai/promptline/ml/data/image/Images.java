@@ -1,5 +1,6 @@
 package ai.promptline.ml.data.image;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.DataBufferByte;
@@ -24,9 +25,10 @@ import javax.imageio.stream.ImageInputStream;
  *       {@code BufferedImage.getRGB}, which would apply a colour-space conversion for gray images);
  *   <li>alpha is dropped without compositing (PIL does not blend RGBA onto a background);
  *   <li>16-bit samples keep their high byte;
- *   <li>4-channel (CMYK) JPEGs, which ImageIO refuses to convert, are read as a raw raster and converted
- *       with PIL's formula {@code R = (255 - C) * (255 - K) / 255}; Adobe CMYK JPEGs store inverted
- *       values, so those are inverted first. YCCK JPEGs are not supported and fail clearly.
+ *   <li>CMYK JPEGs are converted with PIL's formula {@code R = nk - MULDIV255(C, nk)},
+ *       {@code nk = 255 - K} (checked against Pillow). JDK 17 hands out CMYK as a raw 4-band raster;
+ *       a JDK whose reader refuses instead is handled by reading the raster (Adobe files store
+ *       inverted values, so those are inverted first).
  * </ul>
  *
  * <p>Every failure is an {@link UncheckedIOException} whose message names the file.
@@ -78,7 +80,7 @@ public final class Images {
     try {
       var meta = reader.getImageMetadata(0);
       if (meta == null) return false;
-      var tree = (org.w3c.dom.Node) meta.getAsTree("javax_imageio_jpeg_image_1.0");
+      org.w3c.dom.Node tree = meta.getAsTree("javax_imageio_jpeg_image_1.0");
       return findNode(tree, "app14Adobe");
     } catch (IOException | RuntimeException e) {
       return false;
@@ -145,6 +147,10 @@ public final class Images {
     }
     ColorModel cm = img.getColorModel();
     Raster r = img.getRaster();
+    if (cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
+      // JDK 17 decodes CMYK JPEGs into a raw 4-band raster, already un-inverted like PIL's "CMYK".
+      return cmykToRgb(r, false);
+    }
     if (cm instanceof IndexColorModel) {
       // Palette images: the palette already holds sRGB values; alpha is dropped.
       int[] row = new int[w];

@@ -131,17 +131,20 @@ public final class PilResize {
   private static void vertical(byte[] src, int w, int rowOffset, int outH, Coeffs c, byte[] dst) {
     final int half = 1 << (PRECISION_BITS - 1);
     int stride = w * 3;
+    int[] acc = new int[stride];
     for (int yy = 0; yy < outH; yy++) {
       int ymin = c.bounds[yy * 2] - rowOffset;
       int ymax = c.bounds[yy * 2 + 1];
       int kb = yy * c.ksize;
-      int drow = yy * stride;
-      for (int xx = 0; xx < stride; xx++) {
-        int s = half;
-        int p = ymin * stride + xx;
-        for (int y = 0; y < ymax; y++, p += stride) s += (src[p] & 0xff) * c.kk[kb + y];
-        dst[drow + xx] = (byte) clip8(s);
+      java.util.Arrays.fill(acc, half);
+      // Row-wise accumulation (same sums as PIL's per-pixel loop, in a cache-friendly order).
+      for (int y = 0; y < ymax; y++) {
+        int k = c.kk[kb + y];
+        int p = (ymin + y) * stride;
+        for (int xx = 0; xx < stride; xx++) acc[xx] += (src[p + xx] & 0xff) * k;
       }
+      int drow = yy * stride;
+      for (int xx = 0; xx < stride; xx++) dst[drow + xx] = (byte) clip8(acc[xx]);
     }
   }
 }

@@ -82,8 +82,7 @@ public final class Transforms {
       public void apply(RgbImage img, long epoch, long index, float[] out, int offset) {
         SplittableRandom rng = rngFor(seed, epoch, index);
         int[] box = randomResizedCropParams(img.width(), img.height(), rng);
-        RgbImage c = img.crop(box[1], box[0], box[3], box[2]);
-        RgbImage r = PilResize.resize(c, size, size);
+        RgbImage r = resizedCrop(img, box[0], box[1], box[2], box[3], size);
         if (rng.nextDouble() < 0.5) r = r.flipHorizontal();
         normalize(r, out, offset);
       }
@@ -147,6 +146,11 @@ public final class Transforms {
       h = height;
     }
     return new int[] {(height - h) / 2, (width - w) / 2, h, w};
+  }
+
+  /** torchvision {@code F.resized_crop(img, top, left, h, w, [size, size], BICUBIC)} on a PIL image: crop, then resize. */
+  public static RgbImage resizedCrop(RgbImage img, int top, int left, int h, int w, int size) {
+    return PilResize.resize(img.crop(left, top, w, h), size, size);
   }
 
   /** torchvision {@code Resize(size)} with an int: the shorter side becomes {@code size}. */
