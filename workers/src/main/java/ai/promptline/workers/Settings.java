@@ -23,7 +23,7 @@ import java.util.Map;
  *   <li>{@code PROMPTLINE_TEMPORAL_TARGET} (127.0.0.1:7233), {@code PROMPTLINE_TEMPORAL_NAMESPACE} (default)
  *   <li>{@code PROMPTLINE_MLFLOW_URI} (http://127.0.0.1:5000; {@code file:DIR} = local JSON tracker)
  *   <li>{@code PROMPTLINE_MINIO_ENDPOINT} (http://127.0.0.1:9000; {@code file:DIR} = local directory store),
- *       {@code PROMPTLINE_BUCKET} (promptline)
+ *       {@code PROMPTLINE_BUCKET} or {@code PROMPTLINE_MINIO_BUCKET} (promptline)
  *   <li>{@code PROMPTLINE_MINIO_ACCESS_KEY} / {@code PROMPTLINE_MINIO_SECRET_KEY}, else
  *       {@code PROMPTLINE_CREDENTIALS_FILE} (default {@code $PROMPTLINE_HOME/credentials.env})
  * </ul>
@@ -44,7 +44,7 @@ public record Settings(
         env.getOrDefault("PROMPTLINE_TEMPORAL_NAMESPACE", "default"),
         env.getOrDefault("PROMPTLINE_MLFLOW_URI", "http://127.0.0.1:" + env.getOrDefault("PROMPTLINE_MLFLOW_PORT", "5000")),
         env.getOrDefault("PROMPTLINE_MINIO_ENDPOINT", "http://127.0.0.1:" + env.getOrDefault("PROMPTLINE_MINIO_PORT", "9000")),
-        env.getOrDefault("PROMPTLINE_BUCKET", "promptline"),
+        env.getOrDefault("PROMPTLINE_BUCKET", env.getOrDefault("PROMPTLINE_MINIO_BUCKET", "promptline")),
         Path.of(env.getOrDefault("PROMPTLINE_CREDENTIALS_FILE", home.resolve("credentials.env").toString())));
   }
 
