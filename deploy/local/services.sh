@@ -383,6 +383,7 @@ wait_healthy() {
     if ! kill -0 "$pid" 2>/dev/null; then
       why="process exited during startup"
       wait "$pid" 2>/dev/null && true
+      kill -KILL -- "-$pid" 2>/dev/null || true # leftovers of its process group, if any
       fail_service "$svc" "$why (last health check: ${reason:-n/a})"
       return 1
     fi
