@@ -69,7 +69,7 @@ tail_log() { # tail_log FILE [N]: last lines of a log, indented
   if [[ -s "$f" ]]; then
     log "---- last lines of ${f#"$ROOT"/} (this run) ----"
     # only the lines written since the last '=== ...' header that services.sh writes per run
-    awk -v n="$n" '/^=== /{c=0} {a[c++]=$0} END{for(i=(c>n?c-n:0);i<c;i++) print "  | " a[i]}' "$f" >&2
+    awk -v n="$n" '/^=== / && !/services.sh down/{c=0} {a[c++]=$0} END{for(i=(c>n?c-n:0);i<c;i++) print "  | " a[i]}' "$f" >&2
     log "----"
   else
     log "  (log ${f#"$ROOT"/} is empty or missing)"
@@ -383,13 +383,15 @@ wait_healthy() {
     if ! kill -0 "$pid" 2>/dev/null; then
       why="process exited during startup"
       wait "$pid" 2>/dev/null && true
+      kill -KILL -- "-$pid" 2>/dev/null || true # leftovers of its process group, if any
       fail_service "$svc" "$why (last health check: ${reason:-n/a})"
       return 1
     fi
     sleep 0.5
   done
-  fail_service "$svc" "not healthy after ${UP_TIMEOUT}s (last health check: $reason; raise PROMPTLINE_UP_TIMEOUT if the machine is slow)"
+  # stop it first (needs the pid file), then report
   stop_service "$svc" >/dev/null 2>&1 || true
+  fail_service "$svc" "not healthy after ${UP_TIMEOUT}s, stopped it (last health check: $reason; raise PROMPTLINE_UP_TIMEOUT if the machine is slow)"
   return 1
 }
 
