@@ -33,6 +33,13 @@ public final class Main implements Runnable {
   /** The command line with Promptline's error handling: one clear line on stderr, non-zero exit. */
   public static CommandLine newCommandLine() {
     CommandLine cl = new CommandLine(new Main());
+    cl.setParameterExceptionHandler(
+        (ex, args) -> {
+          CommandLine cmd = ex.getCommandLine();
+          cmd.getErr().println("error: " + ex.getMessage().replace('\n', ' ')
+              + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+          return 2;
+        });
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           cmd.getErr().println("error: " + Errors.describe(ex));

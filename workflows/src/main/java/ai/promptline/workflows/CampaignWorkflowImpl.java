@@ -13,8 +13,10 @@ import io.temporal.activity.ActivityOptions;
 import io.temporal.api.enums.v1.ParentClosePolicy;
 import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.common.RetryOptions;
+import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.workflow.Async;
+import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.ChildWorkflowOptions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
@@ -54,15 +56,23 @@ public final class CampaignWorkflowImpl implements CampaignWorkflow {
     List<RunConfig> configs = spec.expand();
     total = configs.size();
     List<Promise<RunResult>> results = new ArrayList<>(total);
-    for (RunConfig config : configs) {
-      Workflow.await(() -> running < spec.maxParallel());
-      running++;
-      results.add(Async.function(() -> runOne(config, parentRunId, spec.heartbeatTimeoutSeconds())));
+    boolean cancelled = false;
+    try {
+      for (RunConfig config : configs) {
+        Workflow.await(() -> running < spec.maxParallel());
+        running++;
+        results.add(Async.function(() -> runOne(config, parentRunId, spec.heartbeatTimeoutSeconds())));
+      }
+    } catch (CanceledFailure e) {
+      cancelled = true; // no new runs; the started ones are cancelled with this scope
     }
-    List<RunResult> done = new ArrayList<>(total);
+    List<RunResult> done = new ArrayList<>(results.size());
     for (Promise<RunResult> p : results) done.add(p.get());
-    String status = failed == 0 ? Stages.FINISHED : Stages.FAILED;
-    tracking.finishCampaign(campaignKey, parentRunId, status, done);
+    cancelled |= CancellationScope.current().isCancelRequested();
+    String status = cancelled ? Stages.KILLED : failed == 0 ? Stages.FINISHED : Stages.FAILED;
+    // Outside the (possibly cancelled) scope, so the parent run never stays RUNNING.
+    Workflow.newDetachedCancellationScope(() -> tracking.finishCampaign(campaignKey, parentRunId, status, done)).run();
+    if (cancelled) throw new CanceledFailure("campaign cancelled");
     return new CampaignResult(campaignKey, parentRunId, status, done);
   }
 
@@ -86,7 +96,8 @@ public final class CampaignWorkflowImpl implements CampaignWorkflow {
     } catch (ChildWorkflowFailure e) {
       failed++;
       String message = RunWorkflowImpl.rootMessage(e);
-      tracking.closeIfRunning(runKey, Stages.FAILED, message);
+      String status = e.getCause() instanceof CanceledFailure ? Stages.KILLED : Stages.FAILED;
+      Workflow.newDetachedCancellationScope(() -> tracking.closeIfRunning(runKey, status, message)).run();
       return new RunResult(runKey, config, null, Stages.FAILED, null, false, message);
     } finally {
       running--;

@@ -20,6 +20,7 @@ import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.TemporalFailure;
+import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 
@@ -86,15 +87,15 @@ public final class RunWorkflowImpl implements RunWorkflow {
       tracking.finishRun(mlflowRunId, Stages.FINISHED, null);
       phase = "done";
       return result;
-    } catch (CanceledFailure e) {
-      phase = "cancelled";
-      Workflow.newDetachedCancellationScope(() -> tracking.finishRun(mlflowRunId, Stages.KILLED, "cancelled"))
-          .run();
-      throw e;
     } catch (TemporalFailure e) {
-      phase = "failed";
-      String message = rootMessage(e);
-      tracking.finishRun(mlflowRunId, Stages.FAILED, message);
+      // Cancellation arrives as CanceledFailure or as an activity failure caused by it.
+      boolean cancelled = e instanceof CanceledFailure || CancellationScope.current().isCancelRequested();
+      phase = cancelled ? "cancelled" : "failed";
+      String message = cancelled ? "cancelled" : rootMessage(e);
+      String status = cancelled ? Stages.KILLED : Stages.FAILED;
+      // A detached scope: the terminal status is written even when this workflow is being cancelled.
+      Workflow.newDetachedCancellationScope(() -> tracking.finishRun(mlflowRunId, status, message)).run();
+      if (cancelled) throw e instanceof CanceledFailure ? e : new CanceledFailure("run cancelled");
       throw ApplicationFailure.newNonRetryableFailureWithCause(
           "run " + request.config().displayName() + " failed: " + message, "RunFailed", e);
     }

@@ -102,12 +102,29 @@ class RunWorkflowFailureTest {
     assertTrue(r.runs().stream().allMatch(RunResult::reused));
   }
 
+  @Test
+  void cancelledCampaign_marksRunningRunsKilled_andClosesTheParent() throws Exception {
+    acts.blockTraining.set(true);
+    CampaignWorkflow wf = env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class,
+        WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId("campaign-cancel").build());
+    io.temporal.client.WorkflowClient.start(wf::run, ContentKeysTest.spec(2, 5));
+    assertTrue(acts.trainingStarted.await(30, java.util.concurrent.TimeUnit.SECONDS), "training never started");
+    io.temporal.client.WorkflowStub.fromTyped(wf).cancel();
+    org.junit.jupiter.api.Assertions.assertThrows(io.temporal.client.WorkflowFailedException.class,
+        () -> io.temporal.client.WorkflowStub.fromTyped(wf).getResult(CampaignResult.class));
+    assertTrue(acts.statuses.containsValue("KILLED"), acts.statuses.toString());
+    assertTrue(acts.statuses.values().stream().noneMatch("RUNNING"::equals), acts.statuses.toString());
+    assertEquals(List.of("KILLED"), acts.campaignStatus);
+  }
+
   /** Activities that follow a script; they record what the workflows asked of them. */
   static final class ScriptedActivities {
     final AtomicInteger failTrainingFor = new AtomicInteger(-1);
     final AtomicInteger transientTrainFailures = new AtomicInteger(0);
     final AtomicInteger trainAttempts = new AtomicInteger();
     final AtomicInteger trainCalls = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicBoolean blockTraining = new java.util.concurrent.atomic.AtomicBoolean();
+    final java.util.concurrent.CountDownLatch trainingStarted = new java.util.concurrent.CountDownLatch(1);
     final Map<String, String> statuses = new ConcurrentHashMap<>();
     final Map<String, RunResult> results = new ConcurrentHashMap<>();
     final List<String> campaignStatus = new CopyOnWriteArrayList<>();
@@ -165,6 +182,19 @@ class RunWorkflowFailureTest {
       @Override
       public TrainResult train(TrainInput input) {
         if (!input.run().config().method().equals("coop")) return new TrainResult(null, 0, 0, 0, 0, 0);
+        if (blockTraining.get()) { // a long training that only stops when cancelled (seen at a heartbeat)
+          trainingStarted.countDown();
+          for (int i = 0; i < 600; i++) {
+            io.temporal.activity.Activity.getExecutionContext().heartbeat(i);
+            try {
+              Thread.sleep(50);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new IllegalStateException(e);
+            }
+          }
+          throw new IllegalStateException("training was never cancelled");
+        }
         if (input.run().config().seed() == failTrainingFor.get()) {
           trainAttempts.incrementAndGet();
           throw ApplicationFailure.newNonRetryableFailure("loss became NaN at epoch 1; lower the learning rate", "InvalidInput");
