@@ -41,6 +41,8 @@ public final class ClipModel implements AutoCloseable {
   private final VisionTower vision;
   private final float logitScale;
   private final String sha256;
+  private String sourceFormat = "in-memory state dict";
+  private Map<String, Integer> storedDtypes = Map.of();
 
   private ClipModel(ClipConfig config, Map<String, NDArray> sd, NDManager manager, String sha256) {
     this.config = config;
@@ -86,7 +88,10 @@ public final class ClipModel implements AutoCloseable {
       ClipConfig cfg = ck.config() != null ? ck.config() : ClipConfig.inferFrom(shapes(ck.stateDict()));
       ClipWeights.validate(cfg, shapes(ck.stateDict()), ck.ignoreExtraKeys());
       Map<String, NDArray> sd = keepExpected(cfg, ck.stateDict());
-      return new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
+      ClipModel model = new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
+      model.sourceFormat = ck.format();
+      model.storedDtypes = Map.copyOf(ck.storedDtypes());
+      return model;
     } catch (IOException | RuntimeException e) {
       own.close();
       throw e;
@@ -146,6 +151,16 @@ public final class ClipModel implements AutoCloseable {
   /** SHA-256 (hex) of the weights file, or null when not loaded from disk. */
   public String sha256() {
     return sha256;
+  }
+
+  /** Detected checkpoint format, e.g. "TorchScript archive". */
+  public String sourceFormat() {
+    return sourceFormat;
+  }
+
+  /** Stored dtypes of the checkpoint's tensors (dtype → tensor count); weights are fp32 in memory. */
+  public Map<String, Integer> storedDtypes() {
+    return storedDtypes;
   }
 
   /** The frozen weights by OpenAI name (read-only view; do not close them). */
