@@ -526,7 +526,25 @@ def golden_model(c, tok, seed, with_hooks):
             rows = torch.arange(n_tok, n_tok + K)
             out["rpoVision"] = {"prompts": "rpoPrompts", "k": K,
                                 "image": r(model.visual(px, prompts=rp, mask=mask, readout=rows))}
+    if with_hooks:
+        out["gradients"] = gradients(model, c, tok, px, seed)
     return out
+
+
+def gradients(model, c, tok, px, seed):
+    """d(sum(features * w))/d(prompt) for CoOp ctx and for appended + deep vision prompts."""
+    with torch.enable_grad():
+        cids = tok.tokenize(["X X X X dog.", "X X X X cat."], c["contextLength"])
+        ctx = values("ctx", (4, c["textWidth"]), "random", 0.02, seed).requires_grad_(True)
+        emb = model.token_embedding(cids).detach()
+        emb = torch.cat([emb[:, :1], ctx.unsqueeze(0).expand(2, -1, -1), emb[:, 5:]], 1)
+        wt = values("gradText", (2, c["embedDim"]), "random", 1.0, seed)
+        (model.encode_text_embeddings(emb, cids.argmax(-1)) * wt).sum().backward()
+        vp = values("visionPrompts", (2, c["visionWidth"]), "random", 0.02, seed).requires_grad_(True)
+        vd = values("visionDeep", (2, c["visionWidth"]), "random", 0.02, seed).requires_grad_(True)
+        wi = values("gradImage", (2, c["embedDim"]), "random", 1.0, seed)
+        (model.visual(px, prompts=vp, deep={1: vd}) * wi).sum().backward()
+    return {"ids": cids.tolist(), "ctx": r(ctx.grad), "visionPrompts": r(vp.grad), "visionDeep": r(vd.grad)}
 
 
 def to_hf(sd, c):

@@ -250,6 +250,16 @@ public final class ClipModel implements AutoCloseable {
     }
   }
 
+  /**
+   * Returns {@code x [N, L, D]} with rows {@code position .. position+n-1} replaced by
+   * {@code tokens} ({@code [n, D]} shared or {@code [N, n, D]}); negative positions count from the
+   * end. Differentiable w.r.t. both; the result lives in {@code x}'s manager. This is how a CoOp
+   * trainer splices its learnable context into the token embeddings of the placeholder prompts.
+   */
+  public static NDArray replaceRows(NDArray x, int position, NDArray tokens) {
+    return Transformer.replace(x, new TokenReplacement(0, position, tokens));
+  }
+
   /** The EOT position of each sequence: {@code argmax(ids, -1)} (EOT has the largest id). */
   public static NDArray eotIndex(NDArray tokenIds) {
     return tokenIds.argMax(1);

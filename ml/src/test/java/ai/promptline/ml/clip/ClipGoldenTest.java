@@ -144,6 +144,34 @@ class ClipGoldenTest {
     }
   }
 
+  /** Gradients w.r.t. prompt tensors equal PyTorch autograd (what training relies on). */
+  @Test
+  void promptGradientsMatchReference() {
+    JsonNode g = golden.get("vit");
+    JsonNode grads = g.get("gradients");
+    long seed = g.get("seed").asLong();
+    try (NDManager m = manager.newSubManager(); ClipModel model = portable(g, m)) {
+      ClipConfig c = model.config();
+      NDArray ids = m.create(ints(grads.get("ids")));
+      NDArray ctx = stream(m, "ctx", new Shape(4, c.textWidth()), 0.02, seed);
+      NDArray vp = stream(m, "visionPrompts", new Shape(2, c.visionWidth()), 0.02, seed);
+      NDArray vd = stream(m, "visionDeep", new Shape(2, c.visionWidth()), 0.02, seed);
+      NDArray wt = stream(m, "gradText", new Shape(2, c.embedDim()), 1.0, seed);
+      NDArray wi = stream(m, "gradImage", new Shape(2, c.embedDim()), 1.0, seed);
+      for (NDArray p : new NDArray[] {ctx, vp, vd}) p.setRequiresGradient(true);
+      try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+        NDArray prompts = ClipModel.replaceRows(model.tokenEmbedding(ids), 1, ctx);
+        NDArray t = model.encodeText(TextInput.ofEmbeddings(prompts, ClipModel.eotIndex(ids)));
+        NDArray img = model.encodeImage(VisionInput.of(pixels(g, c, m)).withAppended(vp)
+            .withReplacement(new TokenReplacement(1, -2, vd)));
+        gc.backward(t.mul(wt).sum().add(img.mul(wi).sum()));
+      }
+      assertClose(grads.get("ctx"), ctx.getGradient(), "d/d ctx");
+      assertClose(grads.get("visionPrompts"), vp.getGradient(), "d/d appended vision prompts");
+      assertClose(grads.get("visionDeep"), vd.getGradient(), "d/d deep vision prompts");
+    }
+  }
+
   @Test
   void tinyResNetMatchesReference() {
     JsonNode g = golden.get("rn");
