@@ -88,6 +88,9 @@ public final class ClipModel implements AutoCloseable {
       ClipConfig cfg = ck.config() != null ? ck.config() : ClipConfig.inferFrom(shapes(ck.stateDict()));
       ClipWeights.validate(cfg, shapes(ck.stateDict()), ck.ignoreExtraKeys());
       Map<String, NDArray> sd = keepExpected(cfg, ck.stateDict());
+      for (Map.Entry<String, NDArray> e : ck.stateDict().entrySet()) {
+        if (!sd.containsKey(e.getKey())) e.getValue().close(); // e.g. TorchScript attn_mask attributes
+      }
       ClipModel model = new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
       model.sourceFormat = ck.format();
       model.storedDtypes = Map.copyOf(ck.storedDtypes());
