@@ -13,7 +13,7 @@ storages and BatchNorm buffers) to test the loaders on files produced by PyTorch
 
 Usage:
   .venv/bin/python tools/golden/clip_golden.py            # writes ml/src/test/resources/golden/clip/
-  .venv/bin/python tools/golden/clip_golden.py --vit-b16  # also full ViT-B/16 geometry (prints only)
+  .venv/bin/python tools/golden/clip_golden.py --vit-b16  # also full ViT-B/16 geometry goldens
 """
 import argparse
 import ast
@@ -484,7 +484,7 @@ SEED = 2024
 
 
 def r(t):
-    return [float("%.8g" % v) for v in t.detach().reshape(-1).tolist()]
+    return [float("%.7g" % v) for v in t.detach().reshape(-1).tolist()]
 
 
 def pixels(name, n, res, seed):
@@ -628,7 +628,15 @@ def micro_files(tok):
         if sd[name].dtype == torch.float16:
             p.data = p.data.half()
     torch.jit.save(traced, os.path.join(OUT, "micro_rn_torchscript.pt"))
-    torch.save(sd, os.path.join(OUT, "micro_rn_state_dict.pt"))
+    # torch.save(OrderedDict) with shared storages, strided views, offsets and several dtypes
+    base = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    sample = OrderedDict([
+        ("module.a", base), ("module.t", base.t()), ("module.s", base[1:, 2:]),
+        ("module.h", torch.tensor([1.5, -2.25], dtype=torch.float16)),
+        ("module.bf", torch.tensor([3.0, -0.5], dtype=torch.bfloat16)),
+        ("module.i", torch.tensor([7, -8], dtype=torch.int64)),
+        ("module.p", nn.Parameter(torch.tensor([[0.25]])))])
+    torch.save(sample, os.path.join(OUT, "torch_save_sample.pt"))
     return res
 
 
@@ -643,7 +651,7 @@ def tokenizer_goldens(tok):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vit-b16", action="store_true", help="also run full ViT-B/16 geometry (prints timing only)")
+    ap.add_argument("--vit-b16", action="store_true", help="also write goldens for the full ViT-B/16 geometry (portable weights, outputs only)")
     args = ap.parse_args()
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
@@ -654,13 +662,15 @@ def main():
     golden.update(micro_files(tok))
     with open(os.path.join(OUT, "clip_golden.json"), "w") as f:
         json.dump(golden, f, separators=(",", ":"))
-    with gzip.open(os.path.join(OUT, "tokenizer_golden.json.gz"), "wt", encoding="utf-8") as f:
-        json.dump(tokenizer_goldens(tok), f, separators=(",", ":"))
+    with gzip.GzipFile(os.path.join(OUT, "tokenizer_golden.json.gz"), "wb", mtime=0) as f:
+        f.write(json.dumps(tokenizer_goldens(tok), separators=(",", ":")).encode("utf-8"))
     if args.vit_b16:
         c = dict(VIT, embedDim=512, imageResolution=224, visionWidth=768, visionLayers=12, visionPatchSize=16,
                  visionHeads=12, textWidth=512, textLayers=12, textHeads=8)
         g = golden_model(c, tok, SEED, False)
-        print("ViT-B/16 logits", g["logits"][:4])
+        del g["ids"]  # same texts as the tiny goldens
+        with gzip.GzipFile(os.path.join(OUT, "clip_golden_vitb16.json.gz"), "wb", mtime=0) as f:
+            f.write(json.dumps(g, separators=(",", ":")).encode("utf-8"))
     for fn in sorted(os.listdir(OUT)):
         print("%8d  %s" % (os.path.getsize(os.path.join(OUT, fn)), fn))
 

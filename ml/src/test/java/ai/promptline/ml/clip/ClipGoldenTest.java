@@ -219,10 +219,44 @@ class ClipGoldenTest {
     }
   }
 
+  /** torch.save(OrderedDict): shared storage, transposed and offset views, fp16/bf16/int64, Parameter, "module." prefix. */
   @Test
-  void torchSaveStateDict(@TempDir Path dir) throws Exception {
-    try (NDManager m = manager.newSubManager(); ClipModel model = ClipModel.load(resource(dir, "micro_rn_state_dict.pt"), m)) {
-      checkMicro(golden.get("microRn"), model, m);
+  void torchSaveArchiveWithViewsAndDtypes(@TempDir Path dir) throws Exception {
+    try (NDManager m = manager.newSubManager()) {
+      TorchArchive.Result r = TorchArchive.read(resource(dir, "torch_save_sample.pt"), m);
+      Map<String, NDArray> t = r.tensors();
+      org.junit.jupiter.api.Assertions.assertFalse(r.torchScript());
+      assertEquals(List.of("a", "t", "s", "h", "bf", "i", "p"), new ArrayList<>(t.keySet()));
+      float[] a = new float[12];
+      for (int i = 0; i < 12; i++) a[i] = i;
+      assertArrayEquals(a, t.get("a").toFloatArray());
+      assertEquals(new Shape(4, 3), t.get("t").getShape());
+      assertArrayEquals(new float[] {0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, t.get("t").toFloatArray());
+      assertArrayEquals(new float[] {6, 7, 10, 11}, t.get("s").toFloatArray());
+      assertArrayEquals(new float[] {1.5f, -2.25f}, t.get("h").toFloatArray());
+      assertArrayEquals(new float[] {3f, -0.5f}, t.get("bf").toFloatArray());
+      assertArrayEquals(new long[] {7, -8}, t.get("i").toLongArray());
+      assertArrayEquals(new float[] {0.25f}, t.get("p").toFloatArray());
+    }
+  }
+
+  /** Full ViT-B/16 geometry (12 heads, patch 16, 224 px, 12+12 layers) against the reference. */
+  @Test
+  @org.junit.jupiter.api.Tag("slow")
+  void vitB16GeometryMatchesReference() throws Exception {
+    JsonNode g;
+    try (InputStream in = new GZIPInputStream(ClipGoldenTest.class.getResourceAsStream("/golden/clip/clip_golden_vitb16.json.gz"))) {
+      g = JSON.readTree(in);
+    }
+    try (NDManager m = manager.newSubManager(); ClipModel model = portable(g, m)) {
+      assertEquals(ClipConfig.vitB16().embedDim(), model.config().embedDim());
+      List<String> texts = new ArrayList<>();
+      golden.get("texts").forEach(x -> texts.add(x.asText()));
+      NDArray img = model.encodeImage(pixels(g, model.config(), m));
+      NDArray txt = model.encodeText(m.create(ClipTokenizer.getDefault().tokenize(texts)));
+      assertClose(g.get("image"), img, "ViT-B/16 image features");
+      assertClose(g.get("text"), txt, "ViT-B/16 text features");
+      assertClose(g.get("logits"), model.logits(img, txt), "ViT-B/16 logits");
     }
   }
 
