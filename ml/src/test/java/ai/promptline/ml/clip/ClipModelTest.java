@@ -108,6 +108,41 @@ class ClipModelTest {
     }
   }
 
+  /** A CoOp-shaped loop: plain SGD on ctx lowers the cross-entropy on a fixed batch. */
+  @Test
+  void coopStepsReduceLoss() {
+    try (NDManager m = manager.newSubManager()) {
+      NDArray ids = ids(m, "X X X X dog.", "X X X X cat.", "X X X X car.");
+      NDArray emb = model.tokenEmbedding(ids);
+      NDArray eot = ClipModel.eotIndex(ids);
+      NDArray images = model.encodeImage(pixels(m, 6));
+      NDArray labels = m.create(new long[] {0, 1, 2, 0, 1, 2});
+      NDArray ctx = m.randomNormal(0, 0.02f, new Shape(M, 64), DataType.FLOAT32);
+      ctx.setRequiresGradient(true);
+      float first = 0;
+      float last = 0;
+      for (int step = 0; step < 15; step++) {
+        try (NDManager s = m.newSubManager()) {
+          NDArray imgs = images.duplicate();
+          imgs.attach(s);
+          float loss;
+          try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray text = model.encodeText(TextInput.ofEmbeddings(ClipModel.replaceRows(emb, 1, ctx), eot));
+            text.attach(s);
+            NDArray logp = model.logits(imgs, text).logSoftmax(1);
+            NDArray ce = logp.gather(labels.reshape(6, 1), 1).neg().mean();
+            loss = ce.getFloat();
+            gc.backward(ce);
+          }
+          ctx.subi(ctx.getGradient().mul(0.5f));
+          if (step == 0) first = loss;
+          last = loss;
+        }
+      }
+      assertTrue(last < first - 0.05, "loss did not decrease: " + first + " -> " + last);
+    }
+  }
+
   @Test
   void embeddingInputEqualsTokenInput() {
     try (NDManager m = manager.newSubManager()) {
