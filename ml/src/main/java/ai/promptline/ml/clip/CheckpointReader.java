@@ -30,24 +30,32 @@ final class CheckpointReader {
    * @param config config from the file's metadata, or null to infer from shapes
    * @param ignoreExtraKeys whether unexpected keys are tolerated (TorchScript module attributes)
    */
-  record Checkpoint(Map<String, NDArray> stateDict, ClipConfig config, boolean ignoreExtraKeys) {}
+  record Checkpoint(
+      Map<String, NDArray> stateDict, ClipConfig config, boolean ignoreExtraKeys, String format, Map<String, Integer> storedDtypes) {}
 
   static Checkpoint read(Path file, NDManager manager) throws IOException {
     if (!Files.isRegularFile(file)) throw new IOException("weights file not found: " + file);
     if (Files.size(file) < 8) throw new IOException(file + " is too short to be a checkpoint");
     if (TorchArchive.isZip(file)) {
       TorchArchive.Result r = TorchArchive.read(file, manager);
-      return new Checkpoint(r.tensors(), null, r.torchScript());
+      return new Checkpoint(r.tensors(), null, r.torchScript(),
+          r.torchScript() ? "TorchScript archive" : "torch.save archive", r.storedDtypes());
     }
     Safetensors.Contents c = Safetensors.readContents(file, manager);
     ClipConfig cfg = null;
     String json = c.metadata().get(ClipWeights.CONFIG_METADATA_KEY);
     if (json != null) cfg = ClipConfig.fromJson(json);
+    Map<String, Integer> dtypes = new java.util.TreeMap<>();
+    Safetensors.header(file).fields().forEachRemaining(e -> {
+      if (!e.getKey().equals("__metadata__")) dtypes.merge(e.getValue().path("dtype").asText(), 1, Integer::sum);
+    });
     Map<String, NDArray> sd = c.tensors();
+    String format = "safetensors (OpenAI names)";
     if (sd.containsKey("text_model.embeddings.token_embedding.weight")) {
       sd = fromHuggingFace(sd);
+      format = "safetensors (HuggingFace CLIPModel names)";
     }
-    return new Checkpoint(sd, cfg, false);
+    return new Checkpoint(sd, cfg, false, format, dtypes);
   }
 
   private static final Pattern HF_LAYER =

@@ -41,6 +41,8 @@ public final class ClipModel implements AutoCloseable {
   private final VisionTower vision;
   private final float logitScale;
   private final String sha256;
+  private String sourceFormat = "in-memory state dict";
+  private Map<String, Integer> storedDtypes = Map.of();
 
   private ClipModel(ClipConfig config, Map<String, NDArray> sd, NDManager manager, String sha256) {
     this.config = config;
@@ -86,7 +88,13 @@ public final class ClipModel implements AutoCloseable {
       ClipConfig cfg = ck.config() != null ? ck.config() : ClipConfig.inferFrom(shapes(ck.stateDict()));
       ClipWeights.validate(cfg, shapes(ck.stateDict()), ck.ignoreExtraKeys());
       Map<String, NDArray> sd = keepExpected(cfg, ck.stateDict());
-      return new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
+      for (Map.Entry<String, NDArray> e : ck.stateDict().entrySet()) {
+        if (!sd.containsKey(e.getKey())) e.getValue().close(); // e.g. TorchScript attn_mask attributes
+      }
+      ClipModel model = new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
+      model.sourceFormat = ck.format();
+      model.storedDtypes = Map.copyOf(ck.storedDtypes());
+      return model;
     } catch (IOException | RuntimeException e) {
       own.close();
       throw e;
@@ -146,6 +154,16 @@ public final class ClipModel implements AutoCloseable {
   /** SHA-256 (hex) of the weights file, or null when not loaded from disk. */
   public String sha256() {
     return sha256;
+  }
+
+  /** Detected checkpoint format, e.g. "TorchScript archive". */
+  public String sourceFormat() {
+    return sourceFormat;
+  }
+
+  /** Stored dtypes of the checkpoint's tensors (dtype → tensor count); weights are fp32 in memory. */
+  public Map<String, Integer> storedDtypes() {
+    return storedDtypes;
   }
 
   /** The frozen weights by OpenAI name (read-only view; do not close them). */
@@ -233,6 +251,16 @@ public final class ClipModel implements AutoCloseable {
       out.attach(caller);
       return out;
     }
+  }
+
+  /**
+   * Returns {@code x [N, L, D]} with rows {@code position .. position+n-1} replaced by
+   * {@code tokens} ({@code [n, D]} shared or {@code [N, n, D]}); negative positions count from the
+   * end. Differentiable w.r.t. both; the result lives in {@code x}'s manager. This is how a CoOp
+   * trainer splices its learnable context into the token embeddings of the placeholder prompts.
+   */
+  public static NDArray replaceRows(NDArray x, int position, NDArray tokens) {
+    return Transformer.replace(x, new TokenReplacement(0, position, tokens));
   }
 
   /** The EOT position of each sequence: {@code argmax(ids, -1)} (EOT has the largest id). */

@@ -47,7 +47,7 @@ final class TorchArchive {
   }
 
   /** The result: tensors by state-dict name, and whether it came from a TorchScript module. */
-  record Result(Map<String, NDArray> tensors, boolean torchScript) {}
+  record Result(Map<String, NDArray> tensors, boolean torchScript, Map<String, Integer> storedDtypes) {}
 
   static Result read(Path file, NDManager manager) throws IOException {
     try (ZipFile zip = new ZipFile(file.toFile())) {
@@ -69,6 +69,7 @@ final class TorchArchive {
       if (refs.isEmpty()) throw new IOException(file + " holds no tensors");
       unwrap(refs);
       Map<String, NDArray> out = new LinkedHashMap<>();
+      Map<String, Integer> dtypes = new java.util.TreeMap<>();
       Map<String, byte[]> storages = new HashMap<>();
       for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
         TensorRef t = e.getValue();
@@ -79,11 +80,12 @@ final class TorchArchive {
           data = readEntry(zip, entry);
           storages.put(t.storage().key(), data);
         }
+        dtypes.merge(t.storage().dtype(), 1, Integer::sum);
         NDArray a = materialise(t, data, manager, e.getKey(), file);
         a.setName(e.getKey());
         out.put(e.getKey(), a);
       }
-      return new Result(out, torchScript);
+      return new Result(out, torchScript, dtypes);
     } catch (java.util.zip.ZipException e) {
       throw new IOException(file + " is not a readable zip archive (truncated?): " + e.getMessage(), e);
     }

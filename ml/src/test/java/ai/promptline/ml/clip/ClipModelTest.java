@@ -108,6 +108,45 @@ class ClipModelTest {
     }
   }
 
+  /** A CoOp-shaped loop: plain SGD on ctx lowers the cross-entropy on a fixed batch. */
+  @Test
+  void coopStepsReduceLoss() {
+    try (NDManager m = manager.newSubManager()) {
+      NDArray ids = ids(m, "X X X X dog.", "X X X X cat.", "X X X X car.");
+      NDArray emb = model.tokenEmbedding(ids);
+      NDArray eot = ClipModel.eotIndex(ids);
+      // deterministic inputs (portable streams), so the test cannot flake
+      Shape ps = new Shape(6, 3, 32, 32);
+      NDArray images = model.encodeImage(m.create(
+          ClipWeights.values(new ClipWeights.Spec("px", ps, ClipWeights.Init.RANDOM, 1.0), 1), ps));
+      NDArray labels = m.create(new long[] {0, 1, 2, 0, 1, 2});
+      Shape cs = new Shape(M, 64);
+      NDArray ctx = m.create(ClipWeights.values(new ClipWeights.Spec("ctx", cs, ClipWeights.Init.RANDOM, 0.02), 1), cs);
+      ctx.setRequiresGradient(true);
+      float first = 0;
+      float last = 0;
+      for (int step = 0; step < 15; step++) {
+        try (NDManager s = m.newSubManager()) {
+          NDArray imgs = images.duplicate();
+          imgs.attach(s);
+          float loss;
+          try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray text = model.encodeText(TextInput.ofEmbeddings(ClipModel.replaceRows(emb, 1, ctx), eot));
+            text.attach(s);
+            NDArray logp = model.logits(imgs, text).logSoftmax(1);
+            NDArray ce = logp.gather(labels.reshape(6, 1), 1).neg().mean();
+            loss = ce.getFloat();
+            gc.backward(ce);
+          }
+          ctx.subi(ctx.getGradient().mul(1.0f));
+          if (step == 0) first = loss;
+          last = loss;
+        }
+      }
+      assertTrue(last < first - 0.02, "loss did not decrease: " + first + " -> " + last);
+    }
+  }
+
   @Test
   void embeddingInputEqualsTokenInput() {
     try (NDManager m = manager.newSubManager()) {
