@@ -1,5 +1,8 @@
 package ai.promptline.cli;
 
+import ai.promptline.ml.data.image.Images;
+import ai.promptline.ml.data.image.Transforms;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -97,13 +100,13 @@ public final class ClipCommand implements Runnable {
       try (NDManager manager = NDManager.newBaseManager(); ClipModel clip = open(weights, model, manager)) {
         ClipConfig c = clip.config();
         int r = c.imageResolution();
-        float[] px = ClipPreprocess.testTransform(image, r);
+        float[] px = Transforms.test(r).apply(Images.readRgb(image), 0, 0); // PIL-exact CLIP test transform
         NDArray pixels = manager.create(px, new Shape(1, 3, r, r));
         NDArray ids = manager.create(ClipTokenizer.getDefault().tokenize(prompts, c.contextLength(), false));
         NDArray logits = clip.logits(clip.encodeImage(pixels), clip.encodeText(ids)).reshape(names.size());
         float[] l = logits.toFloatArray();
         float[] p = logits.softmax(0).toFloatArray();
-        for (int i = 0; i < names.size(); i++) out.printf("%s\t%.4f\t%.6f%n", names.get(i), l[i], p[i]);
+        for (int i = 0; i < names.size(); i++) out.println(names.get(i) + "\t" + l[i] + "\t" + p[i]); // full precision
       }
       out.flush();
       return 0;
