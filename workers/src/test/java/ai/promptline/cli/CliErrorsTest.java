@@ -6,13 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.promptline.ml.data.SyntheticDataset;
 import ai.promptline.ml.data.SyntheticSpec;
 import ai.promptline.workers.DemoAssets;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Bad input gets one clear line on stderr naming the problem and the fix, and a non-zero exit.
@@ -22,21 +19,11 @@ import picocli.CommandLine;
 class CliErrorsTest {
   @TempDir Path dir;
 
-  record Result(int code, String out, String err) {}
 
-  static Result run(String... args) {
-    CommandLine cl = Main.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int code = cl.execute(args);
-    return new Result(code, out.toString(), err.toString());
-  }
 
   @Test
   void unknownOption_isOneLineNamingTheOption() {
-    Result r = run("demo", "--bogus");
+    CliRun r = CliRun.of("demo", "--bogus");
     assertEquals(2, r.code());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().contains("--bogus") && r.err().contains("promptline demo --help"), r.err());
@@ -44,14 +31,14 @@ class CliErrorsTest {
 
   @Test
   void malformedOptionValue_namesTheOption() {
-    Result r = run("demo", "--epochs", "many");
+    CliRun r = CliRun.of("demo", "--epochs", "many");
     assertEquals(2, r.code());
     assertTrue(r.err().contains("--epochs") && r.err().contains("many"), r.err());
   }
 
   @Test
   void missingCampaignFile_saysWhichFile() {
-    Result r = run("campaign", "plan", dir.resolve("nope.yaml").toString());
+    CliRun r = CliRun.of("campaign", "plan", dir.resolve("nope.yaml").toString());
     assertEquals(2, r.code());
     assertTrue(r.err().startsWith("error: campaign file") && r.err().contains("nope.yaml") && r.err().contains("does not exist"), r.err());
   }
@@ -60,7 +47,7 @@ class CliErrorsTest {
   void unknownFieldInCampaignFile_listsTheKnownOnes() throws Exception {
     Path f = dir.resolve("c.yaml");
     Files.writeString(f, "name: x\nshots: [1]\nseedz: [1]\n");
-    Result r = run("campaign", "run", f.toString());
+    CliRun r = CliRun.of("campaign", "run", f.toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("unknown field 'seedz'") && r.err().contains("seeds"), r.err());
   }
@@ -72,7 +59,7 @@ class CliErrorsTest {
     Files.writeString(f, "name: x\nmodel: {name: tiny, weights: " + a.weights() + "}\n"
         + "datasets: [{name: EuroSAT, root: " + dir.resolve("no-such-data") + "}]\n"
         + "methods: [{name: coop}]\nshots: [1]\nseeds: [1]\n");
-    Result r = run("campaign", "run", f.toString());
+    CliRun r = CliRun.of("campaign", "run", f.toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("EuroSAT") && r.err().contains("no-such-data"), r.err());
     assertTrue(!r.err().contains("Temporal"), "must fail on the input before connecting: " + r.err());
@@ -88,7 +75,7 @@ class CliErrorsTest {
     Path f = dir.resolve("c.yaml");
     Files.writeString(f, "name: x\nmodel: {name: tiny, weights: " + a.weights() + "}\n"
         + "datasets: [{name: Synthetic, root: " + data + "}]\nmethods: [{name: coop}]\nshots: [1]\nseeds: [1]\n");
-    Result r = run("campaign", "run", f.toString());
+    CliRun r = CliRun.of("campaign", "run", f.toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains(victim.getFileName().toString()), r.err());
   }
@@ -99,7 +86,7 @@ class CliErrorsTest {
     Path f = dir.resolve("c.yaml");
     Files.writeString(f, "name: x\nmodel: {name: tiny, weights: " + a.weights() + "}\n"
         + "datasets: [{name: Synthetic, root: " + a.datasetRoot() + "}]\nmethods: [{name: cooop}]\n");
-    Result r = run("campaign", "plan", f.toString());
+    CliRun r = CliRun.of("campaign", "plan", f.toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("unknown method 'cooop'") && r.err().contains("coop"), r.err());
   }
@@ -110,7 +97,7 @@ class CliErrorsTest {
     Path f = dir.resolve("c.yaml");
     Files.writeString(f, "name: x\nmodel: {name: tiny, weights: " + a.weights() + ", sha256: deadbeef}\n"
         + "datasets: [{name: Synthetic, root: " + a.datasetRoot() + "}]\nmethods: [{name: zsclip}]\n");
-    Result r = run("campaign", "plan", f.toString());
+    CliRun r = CliRun.of("campaign", "plan", f.toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("sha256") && r.err().contains("deadbeef"), r.err());
   }

@@ -3,29 +3,16 @@ package ai.promptline.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class ClipCommandTest {
-  private record Run(int code, String out, String err) {}
 
-  private static Run run(String... args) {
-    CommandLine cl = Main.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
 
   @Test
   void tokenizePrintsIdsWithSpecials() {
-    Run r = run("clip", "tokenize", "a photo of a dog.", "Annual Crop Land");
+    CliRun r = CliRun.of("clip", "tokenize", "a photo of a dog.", "Annual Crop Land");
     assertEquals(0, r.code());
     assertEquals("49406 320 1125 539 320 1929 269 49407\n49406 2906 9955 973 49407\n", r.out().replace("\r", ""));
   }
@@ -33,15 +20,15 @@ class ClipCommandTest {
   @Test
   void inspectAndClassifyATinyRandomModel(@TempDir Path dir) throws Exception {
     Path w = dir.resolve("tiny.safetensors");
-    assertEquals(0, run("clip", "random-weights", "--preset", "tiny-vit", "--seed", "3", "--out", w.toString()).code());
-    Run inspect = run("clip", "inspect", "--weights", w.toString());
+    assertEquals(0, CliRun.of("clip", "random-weights", "--preset", "tiny-vit", "--seed", "3", "--out", w.toString()).code());
+    CliRun inspect = CliRun.of("clip", "inspect", "--weights", w.toString());
     assertEquals(0, inspect.code(), inspect.err());
     assertTrue(inspect.out().contains("ViT 32px patch 8, width 64, 2 layers"), inspect.out());
     Path img = dir.resolve("x.png");
     java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(50, 40, java.awt.image.BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < 40; y++) for (int x = 0; x < 50; x++) bi.setRGB(x, y, (x * 5) << 16 | (y * 6) << 8 | 90);
     javax.imageio.ImageIO.write(bi, "png", img.toFile());
-    Run cls = run("clip", "classify", "--weights", w.toString(), "--image", img.toString(), "--labels", "dog,cat");
+    CliRun cls = CliRun.of("clip", "classify", "--weights", w.toString(), "--image", img.toString(), "--labels", "dog,cat");
     assertEquals(0, cls.code(), cls.err());
     String[] lines = cls.out().strip().split("\n");
     assertEquals(2, lines.length);
@@ -53,8 +40,8 @@ class ClipCommandTest {
   @Test
   void wrongModelNameOrDigestIsOneClearError(@TempDir Path dir) throws Exception {
     Path w = dir.resolve("tiny.safetensors");
-    run("clip", "random-weights", "--out", w.toString());
-    Run r = run("clip", "inspect", "--weights", w.toString(), "--model", "ViT-B/16");
+    CliRun.of("clip", "random-weights", "--out", w.toString());
+    CliRun r = CliRun.of("clip", "inspect", "--weights", w.toString(), "--model", "ViT-B/16");
     assertEquals(2, r.code());
     assertTrue(r.err().startsWith("error: ") && r.err().contains("not the official ViT-B/16"), r.err());
   }

@@ -3,39 +3,26 @@ package ai.promptline.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class DataCommandTest {
   @TempDir Path tmp;
 
-  private record Run(int code, String out, String err) {}
 
-  private static Run run(String... args) {
-    CommandLine cl = Main.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
 
   @Test
   void synth_thenVerify_thenFewshot() {
     Path ds = tmp.resolve("syn");
-    Run s = run("data", "synth", "--out", ds.toString(), "--classes", "4", "--train", "3", "--val", "1", "--test", "2", "--size", "24");
+    CliRun s = CliRun.of("data", "synth", "--out", ds.toString(), "--classes", "4", "--train", "3", "--val", "1", "--test", "2", "--size", "24");
     assertEquals(0, s.code(), s.err());
-    Run v = run("data", "verify", "Synthetic", "--root", ds.toString());
+    CliRun v = CliRun.of("data", "verify", "Synthetic", "--root", ds.toString());
     assertEquals(0, v.code(), v.err());
     assertTrue(v.out().contains("classes:     4"), v.out());
     assertTrue(v.out().contains("fingerprint: "), v.out());
-    Run f = run("data", "fewshot", "--split", ds.resolve("split_promptline_Synthetic.json").toString(), "--shots", "2", "--seed", "1");
+    CliRun f = CliRun.of("data", "fewshot", "--split", ds.resolve("split_promptline_Synthetic.json").toString(), "--shots", "2", "--seed", "1");
     assertEquals(0, f.code(), f.err());
     List<String> lines = f.out().lines().toList();
     assertEquals(8 + 1 + 4, lines.size());
@@ -44,10 +31,10 @@ class DataCommandTest {
 
   @Test
   void errors_printOneLineAndExit2() {
-    Run v = run("data", "verify", "EuroSAT", "--root", tmp.resolve("missing").toString());
+    CliRun v = CliRun.of("data", "verify", "EuroSAT", "--root", tmp.resolve("missing").toString());
     assertEquals(2, v.code());
     assertTrue(v.err().startsWith("error: dataset EuroSAT: root folder not found"), v.err());
-    Run f = run("data", "fewshot", "--split", tmp.resolve("nope.json").toString(), "--shots", "1", "--seed", "1");
+    CliRun f = CliRun.of("data", "fewshot", "--split", tmp.resolve("nope.json").toString(), "--shots", "1", "--seed", "1");
     assertEquals(2, f.code());
     assertTrue(f.err().contains("split file not found"), f.err());
   }
@@ -57,7 +44,7 @@ class DataCommandTest {
     String shared = System.getProperty("promptline.shared", "../shared");
     Path split = Path.of(shared, "data/coop-splits/split_zhou_EuroSAT.json");
     org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(split), "shared splits not present");
-    Run f = run("data", "fewshot", "--split", split.toString(), "--shots", "4", "--seed", "2");
+    CliRun f = CliRun.of("data", "fewshot", "--split", split.toString(), "--shots", "4", "--seed", "2");
     assertEquals(0, f.code(), f.err());
     var fs = ai.promptline.ml.data.FewShot.trainVal(ai.promptline.ml.data.SplitFile.read(split), 4, 2);
     List<String> expected = new java.util.ArrayList<>();

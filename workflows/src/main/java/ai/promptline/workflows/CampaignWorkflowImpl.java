@@ -9,10 +9,8 @@ import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.RunConfig;
 import ai.promptline.workflows.model.Stages;
 import ai.promptline.workflows.model.Stages.RunResult;
-import io.temporal.activity.ActivityOptions;
 import io.temporal.api.enums.v1.ParentClosePolicy;
 import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
-import io.temporal.common.RetryOptions;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.workflow.Async;
@@ -20,7 +18,6 @@ import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.ChildWorkflowOptions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,19 +26,7 @@ import java.util.List;
  * stop the others; the parent MLflow run ends FINISHED only when every run finished.
  */
 public final class CampaignWorkflowImpl implements CampaignWorkflow {
-  private final TrackingActivities tracking =
-      Workflow.newActivityStub(
-          TrackingActivities.class,
-          ActivityOptions.newBuilder()
-              .setTaskQueue(TaskQueues.CPU)
-              .setStartToCloseTimeout(Duration.ofMinutes(5))
-              .setRetryOptions(
-                  RetryOptions.newBuilder()
-                      .setMaximumAttempts(10)
-                      .setMaximumInterval(Duration.ofSeconds(30))
-                      .setDoNotRetry(RunWorkflowImpl.NON_RETRYABLE)
-                      .build())
-              .build());
+  private final TrackingActivities tracking = ActivityStubs.tracking();
 
   private int total;
   private int running;

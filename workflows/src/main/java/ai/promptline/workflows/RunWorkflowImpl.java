@@ -2,7 +2,6 @@ package ai.promptline.workflows;
 
 import ai.promptline.workflows.api.ComputeActivities;
 import ai.promptline.workflows.api.DataActivities;
-import ai.promptline.workflows.api.TaskQueues;
 import ai.promptline.workflows.api.TrackingActivities;
 import ai.promptline.workflows.model.Stages;
 import ai.promptline.workflows.model.Stages.EvalInput;
@@ -14,15 +13,12 @@ import ai.promptline.workflows.model.Stages.SplitResult;
 import ai.promptline.workflows.model.Stages.StageInput;
 import ai.promptline.workflows.model.Stages.TrainInput;
 import ai.promptline.workflows.model.Stages.TrainResult;
-import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Workflow;
-import java.time.Duration;
 
 /**
  * Sequences the stages of one run. Whatever happens, the MLflow run ends in a terminal status set
@@ -30,33 +26,10 @@ import java.time.Duration;
  */
 public final class RunWorkflowImpl implements RunWorkflow {
   /** Failure types that retrying cannot fix (bad config, missing data): fail the run at once. */
-  public static final String[] NON_RETRYABLE = {"InvalidInput", "DatasetError", "CheckpointError"};
+  public static final String[] NON_RETRYABLE = ActivityStubs.NON_RETRYABLE;
 
-  private static final RetryOptions BOOKKEEPING_RETRY =
-      RetryOptions.newBuilder()
-          .setInitialInterval(Duration.ofSeconds(1))
-          .setMaximumInterval(Duration.ofSeconds(30))
-          .setMaximumAttempts(10)
-          .setDoNotRetry(NON_RETRYABLE)
-          .build();
-
-  private final TrackingActivities tracking =
-      Workflow.newActivityStub(
-          TrackingActivities.class,
-          ActivityOptions.newBuilder()
-              .setTaskQueue(TaskQueues.CPU)
-              .setStartToCloseTimeout(Duration.ofMinutes(5))
-              .setRetryOptions(BOOKKEEPING_RETRY)
-              .build());
-
-  private final DataActivities data =
-      Workflow.newActivityStub(
-          DataActivities.class,
-          ActivityOptions.newBuilder()
-              .setTaskQueue(TaskQueues.CPU)
-              .setStartToCloseTimeout(Duration.ofHours(1))
-              .setRetryOptions(BOOKKEEPING_RETRY)
-              .build());
+  private final TrackingActivities tracking = ActivityStubs.tracking();
+  private final DataActivities data = ActivityStubs.data();
 
   private String phase = "lookup";
 
@@ -71,7 +44,7 @@ public final class RunWorkflowImpl implements RunWorkflow {
     phase = "start";
     String mlflowRunId =
         tracking.startRun(key, request.config(), request.parentMlflowRunId(), Workflow.getInfo().getWorkflowId());
-    ComputeActivities compute = computeStub(request.heartbeatTimeoutSeconds());
+    ComputeActivities compute = ActivityStubs.compute(request.heartbeatTimeoutSeconds());
     StageInput in = new StageInput(key, request.config(), mlflowRunId);
     try {
       phase = "split";
@@ -104,24 +77,6 @@ public final class RunWorkflowImpl implements RunWorkflow {
   @Override
   public String phase() {
     return phase;
-  }
-
-  private static ComputeActivities computeStub(int heartbeatTimeoutSeconds) {
-    int hb = heartbeatTimeoutSeconds > 0 ? heartbeatTimeoutSeconds : 60;
-    return Workflow.newActivityStub(
-        ComputeActivities.class,
-        ActivityOptions.newBuilder()
-            .setTaskQueue(TaskQueues.GPU)
-            .setStartToCloseTimeout(Duration.ofHours(12))
-            .setHeartbeatTimeout(Duration.ofSeconds(hb))
-            .setRetryOptions(
-                RetryOptions.newBuilder()
-                    .setInitialInterval(Duration.ofSeconds(2))
-                    .setMaximumInterval(Duration.ofMinutes(2))
-                    .setMaximumAttempts(5)
-                    .setDoNotRetry(NON_RETRYABLE)
-                    .build())
-            .build());
   }
 
   /** The innermost failure message: what the activity said, not Temporal's wrapping. */
