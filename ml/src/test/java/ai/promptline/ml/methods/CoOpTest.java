@@ -198,6 +198,27 @@ class CoOpTest {
   }
 
   @Test
+  void boundHead_followsTheLiveContext_soOneBindServesAWholeTraining() {
+    try (NDManager m = manager.newSubManager(); CoOp c = coop(m, 4, "", 9); PromptMethod.Head h = c.bind(CLASSES)) {
+      float[] before = h.logits(images).toFloatArray();
+      NDArray data = c.parameters().get(0).stopGradient();
+      data.muli(3f); // an optimiser step, in place
+      data.close();
+      float[] after = h.logits(images).toFloatArray();
+      assertFalse(java.util.Arrays.equals(before, after), "the head must not cache text features of the old ctx");
+      assertClose(logits(c, CLASSES), after, 1e-6, "same as a freshly bound head");
+    }
+  }
+
+  @Test
+  void classSet_validatesAndCleansNames() {
+    assertEquals("sea lion", CLASSES.cleaned(1));
+    assertEquals(3, CLASSES.size());
+    assertThrows(IllegalArgumentException.class, () -> new ClassSet(List.of(), "a photo of a {}."));
+    assertThrows(IllegalArgumentException.class, () -> new ClassSet(List.of("cat"), "a photo of a cat."));
+  }
+
+  @Test
   void registry_buildsByName_andListsKnownMethodsOnError() {
     try (NDManager m = manager.newSubManager()) {
       MethodContext ctx = new MethodContext(clip, TOKENIZER, m, new MethodOptions(2, ""), 1);
