@@ -52,6 +52,8 @@ public final class FileTracker implements Tracker {
     if (!Files.isDirectory(dir)) return out;
     try (Stream<Path> s = Files.list(dir)) {
       for (Path p : s.sorted().toList()) {
+        // a run folder without run.json is a createRun cut short (or under way in another process)
+        if (!Files.isRegularFile(p.resolve("run.json"))) continue;
         RunRecord r = read(p.getFileName().toString());
         if (r.experimentId().equals(experimentId) && value.equals(r.tags().get(tag))) out.add(info(r));
       }
