@@ -77,7 +77,7 @@ class FileTrackerTest {
   }
 
   @Test
-  void findRuns_byTagWithinExperiment_oldestFirst() {
+  void findRuns_byTagWithinExperiment_oldestFirst() throws Exception {
     FileTracker t = new FileTracker(dir);
     String e1 = t.experimentId("one");
     String e2 = t.experimentId("two");
@@ -90,6 +90,8 @@ class FileTrackerTest {
     t.log(untagged, Map.of(), List.of(), Map.of("promptline.run_key", "K")); // a tag set later counts too
     assertEquals(List.of(first, second, third, untagged), t.findRuns(e1, "promptline.run_key", "K").stream().map(RunInfo::runId).toList());
     assertEquals(List.of(), t.findRuns(e1, "promptline.run_key", "missing"));
+    java.nio.file.Files.createDirectories(dir.resolve("runs/0000-interrupted")); // a createRun that died before run.json
+    assertEquals(4, t.findRuns(e1, "promptline.run_key", "K").size(), "half-created run folders are skipped");
     assertEquals(List.of(), new FileTracker(dir.resolve("empty")).findRuns(e1, "promptline.run_key", "K"));
   }
 
