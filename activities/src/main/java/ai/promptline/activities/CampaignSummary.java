@@ -70,7 +70,7 @@ public record CampaignSummary(List<RunResult> runs, List<Row> rows) {
       sb.append(String.join(",", r.config().dataset().name(), r.config().method(), String.valueOf(r.config().shots()),
           String.valueOf(r.config().seed()), r.status(), e == null ? "" : fmt(e.accBase()), e == null ? "" : fmt(e.accNovel()),
           e == null ? "" : fmt(e.hm()), r.runKey(), r.mlflowRunId() == null ? "" : r.mlflowRunId(),
-          String.valueOf(r.reused()), r.error() == null ? "" : '"' + r.error().replace("\"", "'") + '"')).append('\n');
+          String.valueOf(r.reused()), r.error() == null ? "" : '"' + csvText(r.error()) + '"')).append('\n');
     }
     return sb.toString();
   }
@@ -83,6 +83,11 @@ public record CampaignSummary(List<RunResult> runs, List<Row> rows) {
           r.dataset(), r.method(), r.shots(), r.seeds(), r.failed() > 0 ? " (" + r.failed() + " failed)" : "",
           r.baseMean(), r.baseStd(), r.novelMean(), r.novelStd(), r.hmMean(), r.hmStd()));
     return sb.toString();
+  }
+
+  /** An error message as one quoted CSV field on one line: quotes become apostrophes, line breaks spaces. */
+  private static String csvText(String s) {
+    return s.replace('"', '\'').replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
   }
 
   private static String fmt(double v) {

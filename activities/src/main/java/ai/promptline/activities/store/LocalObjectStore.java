@@ -82,7 +82,8 @@ public final class LocalObjectStore implements ObjectStore {
 
   private Path resolve(String key) {
     Path p = root.resolve(key).normalize();
-    if (!p.startsWith(root) || key.isBlank()) throw new StoreException("invalid object key '" + key + "'");
+    // p == root ("a/..", "."): the root folder itself is no object (put would replace it, delete remove it)
+    if (!p.startsWith(root) || p.equals(root) || key.isBlank()) throw new StoreException("invalid object key '" + key + "'");
     return p;
   }
 }

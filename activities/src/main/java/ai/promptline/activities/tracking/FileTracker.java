@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  */
 public final class FileTracker implements Tracker {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final java.util.concurrent.atomic.AtomicLong LAST_ID_TIME = new java.util.concurrent.atomic.AtomicLong();
   private final Path root;
 
   /** The persisted form of a run. */
@@ -51,6 +52,8 @@ public final class FileTracker implements Tracker {
     if (!Files.isDirectory(dir)) return out;
     try (Stream<Path> s = Files.list(dir)) {
       for (Path p : s.sorted().toList()) {
+        // a run folder without run.json is a createRun cut short (or under way in another process)
+        if (!Files.isRegularFile(p.resolve("run.json"))) continue;
         RunRecord r = read(p.getFileName().toString());
         if (r.experimentId().equals(experimentId) && value.equals(r.tags().get(tag))) out.add(info(r));
       }
@@ -62,7 +65,7 @@ public final class FileTracker implements Tracker {
 
   @Override
   public synchronized String createRun(String experimentId, String runName, Map<String, String> tags) {
-    String id = UUID.randomUUID().toString().replace("-", "");
+    String id = newRunId();
     Map<String, String> t = new LinkedHashMap<>(tags);
     t.put("mlflow.runName", runName);
     write(new RunRecord(id, experimentId, runName, "RUNNING", new LinkedHashMap<>(), t, new ArrayList<>()));
@@ -123,6 +126,16 @@ public final class FileTracker implements Tracker {
   @Override
   public String runUrl(String experimentId, String runId) {
     return runDir(runId).toUri().toString();
+  }
+
+  /**
+   * 32 hex digits like MLflow's, starting with a creation time that strictly increases within this
+   * JVM, so that sorting run folders by name lists runs oldest first (as {@link #findRuns} promises).
+   */
+  static String newRunId() {
+    long now = System.currentTimeMillis();
+    long t = LAST_ID_TIME.updateAndGet(prev -> Math.max(prev + 1, now));
+    return String.format("%016x", t) + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
   }
 
   private static RunInfo info(RunRecord r) {

@@ -51,10 +51,14 @@ public final class MlflowTracker implements Tracker {
   public List<RunInfo> findRuns(String experimentId, String tag, String value) {
     String filter = "tags.`" + tag + "` = '" + value.replace("'", "\\'") + "'";
     return call("search runs", () -> {
+      // oldest first (the interface's promise; callers reuse the first): run ids are random UUIDs,
+      // so order by start time, the id only breaking ties
+      List<Service.Run> found = new ArrayList<>(
+          client.searchRuns(List.of(experimentId), filter, ViewType.ACTIVE_ONLY, 1000).getItems());
+      found.sort(Comparator.comparingLong((Service.Run r) -> r.getInfo().getStartTime())
+          .thenComparing(r -> r.getInfo().getRunId()));
       List<RunInfo> out = new ArrayList<>();
-      for (Service.Run run : client.searchRuns(List.of(experimentId), filter, ViewType.ACTIVE_ONLY, 1000).getItems())
-        out.add(getRun(run.getInfo().getRunId()));
-      out.sort(Comparator.comparing(RunInfo::runId));
+      for (Service.Run run : found) out.add(getRun(run.getInfo().getRunId()));
       return out;
     });
   }

@@ -116,9 +116,13 @@ public final class CoOp implements PromptMethod {
     if (!v.getShape().equals(context.getShape()))
       throw new IllegalArgumentException(
           "coop ctx shape " + v.getShape() + " does not match the model's " + context.getShape());
+    // An indexed assignment writes into the storage the detached view shares with the parameter;
+    // NDArray.set(Buffer) would give the detached view a new storage and leave ctx untouched.
+    NDArray src = ctx.manager().create(v.toType(DataType.FLOAT32, false).toFloatArray(), context.getShape());
     NDArray data = context.stopGradient(); // the same storage, outside autograd
-    data.set(v.toType(DataType.FLOAT32, false).toFloatArray());
+    data.set(new NDIndex("..."), src);
     data.close();
+    src.close();
   }
 
   @Override

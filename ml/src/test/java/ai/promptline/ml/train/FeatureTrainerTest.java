@@ -1,0 +1,340 @@
+package ai.promptline.ml.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.promptline.ml.clip.ClipConfig;
+import ai.promptline.ml.clip.ClipModel;
+import ai.promptline.ml.clip.ClipTokenizer;
+import ai.promptline.ml.methods.ClassSet;
+import ai.promptline.ml.methods.CoOp;
+import ai.promptline.ml.methods.Features;
+import ai.promptline.ml.methods.MethodContext;
+import ai.promptline.ml.methods.MethodOptions;
+import ai.promptline.ml.methods.PromptMethod;
+import ai.promptline.ml.methods.ZeroShotClip;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shared loop: Dassl's drop_last batching over a seeded permutation, per-epoch views and LR,
+ * resumption at an epoch boundary that reproduces an uninterrupted run exactly, and divergence.
+ */
+class FeatureTrainerTest {
+  private static NDManager manager;
+  private static final ClassSet CLASSES = new ClassSet(List.of("cat", "dog", "sea_lion"), "a photo of a {}.");
+
+  @BeforeAll
+  static void setUp() {
+    manager = NDManager.newBaseManager();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    manager.close();
+  }
+
+  /** A linear classifier over features: one learnable {@code W [C, E]}, logits = f·Wᵀ. */
+  static final class Linear implements PromptMethod {
+    final NDArray w;
+    final List<float[]> seenFirstColumns = new ArrayList<>();
+    boolean record;
+
+    Linear(NDManager m, int classes, int dim, long seed) {
+      SplittableRandom r = new SplittableRandom(seed);
+      float[] v = new float[classes * dim];
+      for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() - 0.5);
+      w = m.create(v, new Shape(classes, dim));
+      w.setRequiresGradient(true);
+    }
+
+    @Override
+    public String name() {
+      return "linear";
+    }
+
+    @Override
+    public List<NDArray> parameters() {
+      return List.of(w);
+    }
+
+    @Override
+    public Head bind(ClassSet classes) {
+      return f -> {
+        if (record) seenFirstColumns.add(f.get(":, 0").toFloatArray());
+        return f.matMul(w.transpose());
+      };
+    }
+
+    @Override
+    public Map<String, NDArray> stateDict() {
+      return Map.of("w", w);
+    }
+
+    @Override
+    public void loadStateDict(Map<String, NDArray> state) {
+      NDArray d = w.stopGradient();
+      d.set(new ai.djl.ndarray.index.NDIndex("..."), state.get("w"));
+      d.close();
+    }
+
+    @Override
+    public void close() {
+      w.close();
+    }
+  }
+
+  /** Features {@code [V, N, E]} whose entry (v, i, 0) is {@code 1000·v + i}, so batches identify their items. */
+  private static NDArray taggedFeatures(NDManager m, int views, int n, int dim, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] v = new float[views * n * dim];
+    for (int a = 0; a < views; a++)
+      for (int i = 0; i < n; i++)
+        for (int d = 0; d < dim; d++) v[(a * n + i) * dim + d] = d == 0 ? 1000f * a + i : (float) r.nextGaussian();
+    return m.create(v, new Shape(views, n, dim));
+  }
+
+  private static NDArray randomFeatures(NDManager m, int views, int n, int dim, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] v = new float[views * n * dim];
+    for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+    return Features.normalize(m.create(v, new Shape(views, n, dim)));
+  }
+
+  private static int[] labels(int n, int classes) {
+    int[] y = new int[n];
+    for (int i = 0; i < n; i++) y[i] = (i * 7 + 1) % classes;
+    return y;
+  }
+
+  private static FeatureTrainer.Settings settings(int epochs, int batch, double lr, long seed) {
+    return new FeatureTrainer.Settings(epochs, batch, new LrSchedule(lr, epochs, 1, 1e-5), 0.9, 5e-4, seed);
+  }
+
+  private static Map<String, float[]> snapshot(Map<String, NDArray> state) {
+    Map<String, float[]> s = new LinkedHashMap<>();
+    state.forEach((k, v) -> s.put(k, v.toFloatArray()));
+    return s;
+  }
+
+  private static Map<String, NDArray> copy(Map<String, NDArray> state, NDManager m) {
+    Map<String, NDArray> c = new LinkedHashMap<>();
+    state.forEach((k, v) -> c.put(k, m.create(v.toFloatArray(), v.getShape())));
+    return c;
+  }
+
+  /** Thrown by a listener to simulate a worker dying right after a checkpoint. */
+  private static final class Crash extends RuntimeException {}
+
+  // ------------------------------------------------------------------ permutation
+
+  @Test
+  void permutation_isAPermutation_deterministic_andDiffersPerEpochAndSeed() {
+    for (int n : new int[] {1, 2, 7, 64}) {
+      int[] p = FeatureTrainer.permutation(n, 3, 0);
+      int[] sorted = p.clone();
+      Arrays.sort(sorted);
+      for (int i = 0; i < n; i++) assertEquals(i, sorted[i], "n=" + n);
+      assertArrayEquals(p, FeatureTrainer.permutation(n, 3, 0));
+    }
+    Set<String> orders = new HashSet<>();
+    for (int e = 0; e < 20; e++) orders.add(Arrays.toString(FeatureTrainer.permutation(50, 1, e)));
+    assertEquals(20, orders.size(), "every epoch has its own order");
+    assertFalse(Arrays.equals(FeatureTrainer.permutation(50, 1, 0), FeatureTrainer.permutation(50, 2, 0)));
+    int[] identity = new int[50];
+    for (int i = 0; i < 50; i++) identity[i] = i;
+    assertFalse(Arrays.equals(identity, FeatureTrainer.permutation(50, 1, 0)), "shuffled");
+  }
+
+  // ------------------------------------------------------------------ batching
+
+  private record Seen(List<Integer> batchEnds, List<float[]> firstColumns, List<Integer> epochs) {}
+
+  private static Seen run(int n, int batch, int epochs, int views) {
+    try (NDManager m = manager.newSubManager()) {
+      NDArray f = taggedFeatures(m, views, n, 4, 11);
+      Linear method = new Linear(m, 3, 4, 5);
+      method.record = true;
+      List<Integer> batchEnds = new ArrayList<>();
+      List<Integer> epochList = new ArrayList<>();
+      FeatureTrainer.train(method, CLASSES, f, labels(n, 3), settings(epochs, batch, 1e-3, 9), FeatureTrainer.Resume.fresh(),
+          new FeatureTrainer.Listener() {
+            @Override
+            public void epochEnd(int epoch, double meanLoss, double lr, Map<String, NDArray> state) {
+              epochList.add(epoch);
+            }
+
+            @Override
+            public void batchEnd(int epoch, int b) {
+              batchEnds.add(epoch * 1000 + b);
+            }
+          });
+      return new Seen(batchEnds, method.seenFirstColumns, epochList);
+    }
+  }
+
+  @Test
+  void dropLast_nAtLeastBatch_givesFloorNOverBatchFullBatches_inPermutationOrder_fromViewEModV() {
+    int n = 10;
+    int batch = 4;
+    Seen s = run(n, batch, 3, 2);
+    assertEquals(List.of(0, 1, 2), s.epochs());
+    assertEquals(List.of(0, 1, 1000, 1001, 2000, 2001), s.batchEnds());
+    assertEquals(6, s.firstColumns().size());
+    for (int e = 0; e < 3; e++) {
+      int[] order = FeatureTrainer.permutation(n, 9, e);
+      for (int b = 0; b < 2; b++) {
+        float[] col = s.firstColumns().get(e * 2 + b);
+        assertEquals(batch, col.length, "full batches only");
+        for (int i = 0; i < batch; i++)
+          assertEquals(1000f * (e % 2) + order[b * batch + i], col[i], "epoch " + e + " batch " + b + " item " + i);
+      }
+    }
+  }
+
+  @Test
+  void dropLast_exactMultiple_andSmallerThanBatch() {
+    Seen exact = run(8, 4, 1, 1);
+    assertEquals(List.of(0, 1), exact.batchEnds());
+    Seen small = run(3, 4, 2, 1);
+    assertEquals(List.of(0, 1000), small.batchEnds(), "n < batch: one batch per epoch");
+    for (int e = 0; e < 2; e++) {
+      float[] col = small.firstColumns().get(e);
+      assertEquals(3, col.length, "the single batch holds every item");
+      int[] order = FeatureTrainer.permutation(3, 9, e);
+      for (int i = 0; i < 3; i++) assertEquals(order[i], col[i]);
+    }
+  }
+
+  // ------------------------------------------------------------------ resume
+
+  private Map<String, float[]> trainStraight(Function<NDManager, PromptMethod> build, NDArray f, int[] y,
+      FeatureTrainer.Settings s, List<Double> losses, List<Double> lrs) {
+    try (NDManager m = manager.newSubManager(); PromptMethod method = build.apply(m)) {
+      FeatureTrainer.Outcome o = FeatureTrainer.train(method, CLASSES, f, y, s, FeatureTrainer.Resume.fresh(),
+          (epoch, loss, lr, state) -> {
+            losses.add(loss);
+            lrs.add(lr);
+          });
+      assertEquals(s.epochs(), o.epochs());
+      assertEquals(0, o.resumedFromEpoch());
+      assertEquals(losses.get(losses.size() - 1), o.finalLoss(), 0);
+      return snapshot(method.stateDict());
+    }
+  }
+
+  private Map<String, float[]> trainInterrupted(Function<NDManager, PromptMethod> build, NDArray f, int[] y,
+      FeatureTrainer.Settings s, int crashAfter, boolean keepOptimiser, List<Double> losses) {
+    try (NDManager store = manager.newSubManager()) {
+      Map<String, NDArray> checkpoint = new LinkedHashMap<>();
+      try (NDManager m = manager.newSubManager(); PromptMethod method = build.apply(m)) {
+        assertThrows(Crash.class, () -> FeatureTrainer.train(method, CLASSES, f, y, s, FeatureTrainer.Resume.fresh(),
+            (epoch, loss, lr, state) -> {
+              losses.add(loss);
+              if (epoch == crashAfter - 1) {
+                checkpoint.putAll(copy(state, store)); // the live tensors keep changing: copy, as a real checkpoint does
+                throw new Crash();
+              }
+            }));
+      }
+      assertTrue(checkpoint.keySet().stream().anyMatch(k -> k.startsWith("optim.momentum.")), "checkpoint holds the momentum");
+      if (!keepOptimiser) checkpoint.keySet().removeIf(k -> k.startsWith("optim."));
+      try (NDManager m = manager.newSubManager(); PromptMethod method = build.apply(m)) {
+        FeatureTrainer.Outcome o = FeatureTrainer.train(method, CLASSES, f, y, s, new FeatureTrainer.Resume(crashAfter, checkpoint),
+            (epoch, loss, lr, state) -> losses.add(loss));
+        assertEquals(crashAfter, o.resumedFromEpoch());
+        return snapshot(method.stateDict());
+      }
+    }
+  }
+
+  @Test
+  void resumeAtEpochBoundary_equalsUninterruptedRun_bitExact() {
+    try (NDManager m = manager.newSubManager()) {
+      NDArray f = randomFeatures(m, 2, 10, 8, 21);
+      int[] y = labels(10, 3);
+      FeatureTrainer.Settings s = settings(4, 4, 0.5, 77);
+      Function<NDManager, PromptMethod> build = mm -> new Linear(mm, 3, 8, 13);
+      List<Double> straightLoss = new ArrayList<>();
+      List<Double> lrs = new ArrayList<>();
+      Map<String, float[]> straight = trainStraight(build, f, y, s, straightLoss, lrs);
+      assertEquals(List.of(1e-5, 0.5, s.schedule().lr(2), s.schedule().lr(3)), lrs, "LR per epoch from the schedule");
+      float[] init = snapshot(build.apply(m).stateDict()).get("w");
+      assertFalse(Arrays.equals(init, straight.get("w")), "training changed the weights");
+      assertTrue(straightLoss.get(3) < straightLoss.get(1), "the loss goes down: " + straightLoss);
+
+      List<Double> resumedLoss = new ArrayList<>();
+      Map<String, float[]> resumed = trainInterrupted(build, f, y, s, 2, true, resumedLoss);
+      assertArrayEquals(straight.get("w"), resumed.get("w"));
+      assertEquals(straightLoss, resumedLoss, "the same per-epoch losses");
+
+      // without the momentum buffers the continuation differs: the test can tell the two apart
+      Map<String, float[]> noMomentum = trainInterrupted(build, f, y, s, 2, false, new ArrayList<>());
+      assertFalse(Arrays.equals(straight.get("w"), noMomentum.get("w")));
+    }
+  }
+
+  @Test
+  void resumeCoOpOnTinyClip_equalsUninterruptedRun() {
+    try (NDManager m = manager.newSubManager(); ClipModel clip = ClipModel.random(ClipConfig.tinyVit(), 3, m)) {
+      int e = clip.config().embedDim();
+      NDArray f = randomFeatures(m, 1, 6, e, 8);
+      int[] y = labels(6, 3);
+      FeatureTrainer.Settings s = settings(3, 2, 0.05, 4);
+      Function<NDManager, PromptMethod> build =
+          mm -> new CoOp(new MethodContext(clip, ClipTokenizer.getDefault(), mm, new MethodOptions(4, ""), 1));
+      Map<String, float[]> straight = trainStraight(build, f, y, s, new ArrayList<>(), new ArrayList<>());
+      Map<String, float[]> resumed = trainInterrupted(build, f, y, s, 1, true, new ArrayList<>());
+      float[] a = straight.get("prompt_learner.ctx");
+      float[] b = resumed.get("prompt_learner.ctx");
+      assertEquals(4 * clip.config().textWidth(), a.length);
+      for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-7, "ctx[" + i + "]");
+    }
+  }
+
+  // ------------------------------------------------------------------ edge cases
+
+  @Test
+  void absurdLearningRate_throwsDiverged() {
+    try (NDManager m = manager.newSubManager(); Linear method = new Linear(m, 3, 8, 1)) {
+      NDArray f = randomFeatures(m, 1, 8, 8, 2).mul(1e3f);
+      FeatureTrainer.Settings s = new FeatureTrainer.Settings(5, 4, new LrSchedule(1e38, 5, 0, 1e-5), 0.9, 5e-4, 1);
+      List<Integer> finished = new ArrayList<>();
+      FeatureTrainer.DivergedException ex = assertThrows(FeatureTrainer.DivergedException.class,
+          () -> FeatureTrainer.train(method, CLASSES, f, labels(8, 3), s, FeatureTrainer.Resume.fresh(),
+              (epoch, loss, lr, state) -> finished.add(epoch)));
+      assertTrue(ex.getMessage().contains("learning rate"), ex.getMessage());
+      assertTrue(finished.size() < 5, "stopped before the end");
+    }
+  }
+
+  @Test
+  void trainingFreeMethod_isANoOp() {
+    try (NDManager m = manager.newSubManager(); ClipModel clip = ClipModel.random(ClipConfig.tinyVit(), 3, m)) {
+      PromptMethod zs = new ZeroShotClip(new MethodContext(clip, ClipTokenizer.getDefault(), m, new MethodOptions(0, ""), 1));
+      FeatureTrainer.Outcome o = FeatureTrainer.train(zs, CLASSES, randomFeatures(m, 1, 4, clip.config().embedDim(), 1),
+          labels(4, 3), settings(3, 2, 0.1, 1), FeatureTrainer.Resume.fresh(),
+          (epoch, loss, lr, state) -> {
+            throw new AssertionError("no epochs for a training-free method");
+          });
+      assertEquals(0, o.epochs());
+      assertTrue(Double.isNaN(o.finalLoss()));
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package ai.promptline.workers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.promptline.activities.store.LocalObjectStore;
+import ai.promptline.activities.store.ObjectStore;
+import ai.promptline.activities.tracking.FileTracker;
+import ai.promptline.activities.tracking.Tracker;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Environment parsing, file: backends and the credentials file format. */
+class SettingsTest {
+  @TempDir Path dir;
+
+  @Test
+  void defaults_areTheLocalServicesPorts() {
+    Settings s = Settings.from(Map.of());
+    assertEquals("127.0.0.1:7233", s.temporalTarget());
+    assertEquals("default", s.namespace());
+    assertEquals("http://127.0.0.1:5000", s.mlflowUri());
+    assertEquals("http://127.0.0.1:9000", s.storeEndpoint());
+    assertEquals("promptline", s.bucket());
+    assertTrue(s.home().isAbsolute());
+    assertEquals(".promptline", s.home().getFileName().toString());
+    assertEquals(s.home().resolve("credentials.env"), s.credentialsFile());
+    assertEquals("http://127.0.0.1:5000", s.mlflowUi());
+  }
+
+  @Test
+  void ports_andExplicitValues_override() {
+    Settings ports = Settings.from(Map.of("PROMPTLINE_TEMPORAL_PORT", "17233", "PROMPTLINE_MLFLOW_PORT", "15000",
+        "PROMPTLINE_MINIO_PORT", "19000", "PROMPTLINE_HOME", dir.toString()));
+    assertEquals("127.0.0.1:17233", ports.temporalTarget());
+    assertEquals("http://127.0.0.1:15000", ports.mlflowUri());
+    assertEquals("http://127.0.0.1:19000", ports.storeEndpoint());
+    assertEquals(dir.toAbsolutePath(), ports.home());
+    assertEquals(dir.toAbsolutePath().resolve("credentials.env"), ports.credentialsFile());
+
+    Settings explicit = Settings.from(Map.of("PROMPTLINE_TEMPORAL_PORT", "17233", "PROMPTLINE_TEMPORAL_TARGET", "temporal:7000",
+        "PROMPTLINE_TEMPORAL_NAMESPACE", "research", "PROMPTLINE_MLFLOW_URI", "http://mlflow:80",
+        "PROMPTLINE_MINIO_ENDPOINT", "https://s3.example:443", "PROMPTLINE_BUCKET", "exp",
+        "PROMPTLINE_CREDENTIALS_FILE", "/etc/promptline/creds.env"));
+    assertEquals("temporal:7000", explicit.temporalTarget(), "the target wins over the port");
+    assertEquals("research", explicit.namespace());
+    assertEquals("http://mlflow:80", explicit.mlflowUri());
+    assertEquals("https://s3.example:443", explicit.storeEndpoint());
+    assertEquals("exp", explicit.bucket());
+    assertEquals(Path.of("/etc/promptline/creds.env"), explicit.credentialsFile());
+    assertTrue(explicit.temporalUi().startsWith("http://temporal:"), explicit.temporalUi());
+  }
+
+  @Test
+  void fileUris_selectTheLocalTrackerAndStore() throws Exception {
+    Path mlruns = dir.resolve("mlruns");
+    Path objects = dir.resolve("objects");
+    Settings s = Settings.from(Map.of("PROMPTLINE_MLFLOW_URI", mlruns.toUri().toString(),
+        "PROMPTLINE_MINIO_ENDPOINT", "file:" + objects, "PROMPTLINE_CREDENTIALS_FILE", dir.resolve("none.env").toString()));
+    Tracker t = s.tracker();
+    assertInstanceOf(FileTracker.class, t);
+    t.experimentId("e");
+    assertTrue(Files.exists(mlruns.resolve("experiments.json")), "the tracker writes where the URI points");
+    ObjectStore store = s.store();
+    assertInstanceOf(LocalObjectStore.class, store, "file: needs no credentials");
+    store.put("k/v", "x".getBytes(StandardCharsets.UTF_8));
+    assertEquals("x", Files.readString(objects.resolve("k/v")));
+    assertEquals("file:" + objects, store.describe());
+  }
+
+  @Test
+  void minioWithoutCredentials_failsWithAnActionableMessage() {
+    Assumptions.assumeTrue(System.getenv("PROMPTLINE_MINIO_ACCESS_KEY") == null || System.getenv("PROMPTLINE_MINIO_SECRET_KEY") == null,
+        "credentials in this process's environment");
+    Settings s = Settings.from(Map.of("PROMPTLINE_MINIO_ENDPOINT", "http://127.0.0.1:1",
+        "PROMPTLINE_CREDENTIALS_FILE", dir.resolve("missing.env").toString()));
+    IllegalStateException e = assertThrows(IllegalStateException.class, s::store);
+    assertTrue(e.getMessage().contains("PROMPTLINE_MINIO_ACCESS_KEY") && e.getMessage().contains("missing.env"), e.getMessage());
+  }
+
+  @Test
+  void readEnvFile_handlesExportQuotesCommentsAndBlankLines() throws Exception {
+    Path f = dir.resolve("credentials.env");
+    Files.writeString(f, String.join("\n",
+        "# written by ./promptline services up",
+        "",
+        "export MINIO_ROOT_USER=promptline",
+        "MINIO_ROOT_PASSWORD=\"s3cr3t with spaces\"",
+        "  AWS_ACCESS_KEY_ID = 'single'  ",
+        "TOKEN=a=b=c",
+        "EMPTY=",
+        "QUOTED_EMPTY=\"\"",
+        "not a pair",
+        "=novalue",
+        "   # indented comment",
+        "ONE_QUOTE=\"",
+        ""));
+    Map<String, String> m = Settings.readEnvFile(f);
+    assertEquals("promptline", m.get("MINIO_ROOT_USER"));
+    assertEquals("s3cr3t with spaces", m.get("MINIO_ROOT_PASSWORD"));
+    assertEquals("single", m.get("AWS_ACCESS_KEY_ID"));
+    assertEquals("a=b=c", m.get("TOKEN"), "split at the first '='");
+    assertEquals("", m.get("EMPTY"));
+    assertEquals("", m.get("QUOTED_EMPTY"));
+    assertEquals("\"", m.get("ONE_QUOTE"), "a lone quote is kept");
+    assertTrue(m.keySet().stream().noneMatch(k -> k.startsWith("#") || k.isEmpty() || k.contains(" ")), m.keySet().toString());
+    assertThrows(IllegalStateException.class, () -> Settings.readEnvFile(dir.resolve("absent.env")));
+  }
+}
