@@ -30,7 +30,14 @@ import java.util.Map;
  */
 public record Settings(
     Path home, String temporalTarget, String namespace, String mlflowUri, String storeEndpoint, String bucket,
-    Path credentialsFile) {
+    Path credentialsFile, Map<String, String> env) {
+
+  /** Without {@code env}: it may hold credentials, which are never printed. */
+  @Override
+  public String toString() {
+    return "Settings[home=" + home + ", temporal=" + temporalTarget + "/" + namespace + ", mlflow=" + mlflowUri
+        + ", store=" + storeEndpoint + "/" + bucket + ", credentialsFile=" + credentialsFile + "]";
+  }
 
   public static Settings fromEnv() {
     return from(System.getenv());
@@ -45,7 +52,8 @@ public record Settings(
         env.getOrDefault("PROMPTLINE_MLFLOW_URI", "http://127.0.0.1:" + env.getOrDefault("PROMPTLINE_MLFLOW_PORT", "5000")),
         env.getOrDefault("PROMPTLINE_MINIO_ENDPOINT", "http://127.0.0.1:" + env.getOrDefault("PROMPTLINE_MINIO_PORT", "9000")),
         env.getOrDefault("PROMPTLINE_BUCKET", env.getOrDefault("PROMPTLINE_MINIO_BUCKET", "promptline")),
-        Path.of(env.getOrDefault("PROMPTLINE_CREDENTIALS_FILE", home.resolve("credentials.env").toString())));
+        Path.of(env.getOrDefault("PROMPTLINE_CREDENTIALS_FILE", home.resolve("credentials.env").toString())),
+        Map.copyOf(env));
   }
 
   /** The repository's {@code .promptline}, found from the launcher's {@code promptline.root}. */
@@ -55,12 +63,12 @@ public record Settings(
   }
 
   public Tracker tracker() {
-    if (mlflowUri.startsWith("file:")) return new FileTracker(Path.of(URI.create(mlflowUri)));
+    if (mlflowUri.startsWith("file:")) return new FileTracker(fileUriPath(mlflowUri));
     return new MlflowTracker(mlflowUri);
   }
 
   public ObjectStore store() {
-    if (storeEndpoint.startsWith("file:")) return new LocalObjectStore(Path.of(URI.create(storeEndpoint)));
+    if (storeEndpoint.startsWith("file:")) return new LocalObjectStore(fileUriPath(storeEndpoint));
     Map<String, String> creds = credentials();
     String access = creds.get("access");
     String secret = creds.get("secret");
@@ -72,8 +80,8 @@ public record Settings(
 
   private Map<String, String> credentials() {
     Map<String, String> out = new HashMap<>();
-    String a = System.getenv("PROMPTLINE_MINIO_ACCESS_KEY");
-    String s = System.getenv("PROMPTLINE_MINIO_SECRET_KEY");
+    String a = env.get("PROMPTLINE_MINIO_ACCESS_KEY");
+    String s = env.get("PROMPTLINE_MINIO_SECRET_KEY");
     if (a != null && s != null) {
       out.put("access", a);
       out.put("secret", s);
@@ -120,6 +128,12 @@ public record Settings(
   /** The Temporal Web UI, assumed next to the frontend on the dev server's UI port. */
   public String temporalUi() {
     String host = temporalTarget.contains(":") ? temporalTarget.substring(0, temporalTarget.lastIndexOf(':')) : temporalTarget;
-    return "http://" + host + ":" + System.getenv().getOrDefault("PROMPTLINE_TEMPORAL_UI_PORT", "8233");
+    return "http://" + host + ":" + env.getOrDefault("PROMPTLINE_TEMPORAL_UI_PORT", "8233");
+  }
+
+  /** {@code file:///abs}, {@code file:/abs} or {@code file:relative} (against the working directory). */
+  static Path fileUriPath(String uri) {
+    if (uri.startsWith("file://")) return Path.of(URI.create(uri));
+    return Path.of(uri.substring("file:".length())).toAbsolutePath();
   }
 }
