@@ -2,7 +2,7 @@
 # CLIP encoder throughput: Java (DJL + PyTorch engine) vs reference PyTorch eager, ViT-B/16 geometry,
 # random weights, fp32, same thread count and batch sizes. A benchmark, not a test.
 #   THREADS=2 IMG_BATCH=8 TXT_BATCH=32 ITERS=3 tools/bench/clip_bench.sh
-# Needs the Maven deps in ~/.m2 and .venv with torch==2.7.1 (see tools/golden/clip_golden.py).
+# Creates .venv with torch==2.7.1 on first use (tools/bench/ensure_venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 THREADS=${THREADS:-2}
@@ -14,4 +14,5 @@ CP="ml/target/classes:$(cat ml/target/clip-bench.cp)"
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 java -Xmx6g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dai.djl.pytorch.num_interop_threads=1 \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" tools/bench/clip_bench_djl.java "$IMG_BATCH" "$TXT_BATCH" "$ITERS"
-.venv/bin/python tools/bench/clip_bench.py "$IMG_BATCH" "$TXT_BATCH" "$ITERS" "$THREADS"
+PY=$(tools/bench/ensure_venv.sh)
+"$PY" tools/bench/clip_bench.py "$IMG_BATCH" "$TXT_BATCH" "$ITERS" "$THREADS"
