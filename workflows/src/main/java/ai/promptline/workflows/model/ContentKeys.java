@@ -17,7 +17,7 @@ import java.util.HexFormat;
  */
 public final class ContentKeys {
   /** Bump when a change to the pipeline changes results for the same config. */
-  public static final String PIPELINE_VERSION = "1";
+  public static final String PIPELINE_VERSION = "2";
 
   private static final ObjectMapper CANONICAL =
       JsonMapper.builder()
