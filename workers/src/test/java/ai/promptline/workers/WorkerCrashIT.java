@@ -56,7 +56,8 @@ class WorkerCrashIT {
       long deadline = System.currentTimeMillis() + 240_000;
       while (store.list(ckpts).size() < 3) {
         assertTrue(first.isAlive(), "worker died on its own: " + Files.readString(dir.resolve("worker-1.log")));
-        assertTrue(System.currentTimeMillis() < deadline, "no checkpoints appeared");
+        assertTrue(System.currentTimeMillis() < deadline,
+            "no checkpoints appeared; worker log:\n" + Files.readString(dir.resolve("worker-1.log")));
         Thread.sleep(200);
       }
       first.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no graceful drain

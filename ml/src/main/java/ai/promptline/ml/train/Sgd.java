@@ -48,9 +48,15 @@ public final class Sgd {
       data.close();
       delta.close();
       if (momentum == 0) g.close();
-      NDArray grad = p.getGradient();
-      grad.subi(grad); // PyTorch accumulates into .grad: clear it for the next step
+      zeroGradient(p); // PyTorch accumulates into .grad: clear it for the next step
     }
+  }
+
+  /** Sets a parameter's gradient to exactly zero (a fill, so a NaN cannot survive as NaN − NaN). */
+  public static void zeroGradient(NDArray p) {
+    NDArray grad = p.getGradient();
+    grad.set(new ai.djl.ndarray.index.NDIndex("..."), 0f);
+    grad.close();
   }
 
   /** Momentum buffers, for checkpoints: {@code momentum.<i>}. */
