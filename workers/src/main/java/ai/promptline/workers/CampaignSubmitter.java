@@ -34,8 +34,39 @@ public final class CampaignSubmitter {
         .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
         .setWorkflowIdConflictPolicy(WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING)
         .build());
-    WorkflowClient.start(wf::run, spec);
+    retryBusy(() -> WorkflowClient.start(wf::run, spec));
     return WorkflowStub.fromTyped(wf);
+  }
+
+  /**
+   * The server answers RESOURCE_EXHAUSTED ("Workflow is busy") while a workflow's history is being
+   * written by its worker; the SDK does not retry that for these calls, so retry briefly here.
+   */
+  static <T> T retryBusy(java.util.function.Supplier<T> call) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return call.get();
+      } catch (io.temporal.client.WorkflowServiceException e) {
+        if (!isBusy(e) || attempt == 10) throw e;
+        sleep(200L * attempt);
+      }
+    }
+  }
+
+  static boolean isBusy(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause())
+      if (t instanceof io.grpc.StatusRuntimeException s && s.getStatus().getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED)
+        return true;
+    return false;
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", ie);
+    }
   }
 
   /** Waits for the result, reporting progress every {@code everySeconds}. */
@@ -43,6 +74,9 @@ public final class CampaignSubmitter {
     while (true) {
       try {
         return stub.getResult(everySeconds, TimeUnit.SECONDS, CampaignResult.class);
+      } catch (io.temporal.client.WorkflowServiceException e) {
+        if (!isBusy(e)) throw e;
+        sleep(500);
       } catch (TimeoutException e) {
         if (onProgress != null) {
           try {
