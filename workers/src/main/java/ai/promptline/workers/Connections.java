@@ -9,7 +9,6 @@ import io.temporal.client.WorkflowClientOptions;
 import io.temporal.common.reporter.MicrometerClientStatsReporter;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
-import java.time.Duration;
 
 /** Opens the Temporal connection (with SDK metrics into Micrometer) and the backends. */
 public final class Connections implements AutoCloseable {
@@ -47,7 +46,4 @@ public final class Connections implements AutoCloseable {
     service.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
   }
 
-  static Duration seconds(long s) {
-    return Duration.ofSeconds(s);
-  }
 }

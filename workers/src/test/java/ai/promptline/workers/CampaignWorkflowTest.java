@@ -11,19 +11,15 @@ import ai.promptline.activities.TrackingActivitiesImpl;
 import ai.promptline.activities.store.LocalObjectStore;
 import ai.promptline.activities.tracking.FileTracker;
 import ai.promptline.activities.tracking.Tracker;
-import ai.promptline.workflows.CampaignWorkflow;
 import ai.promptline.workflows.CampaignWorkflowImpl;
 import ai.promptline.workflows.RunWorkflowImpl;
-import ai.promptline.workflows.api.TaskQueues;
 import ai.promptline.workflows.model.CampaignResult;
 import ai.promptline.workflows.model.CampaignSpec;
 import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.Stages;
 import ai.promptline.workflows.model.Stages.RunResult;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.common.WorkflowExecutionHistory;
 import io.temporal.testing.TestWorkflowEnvironment;
@@ -149,11 +145,4 @@ class CampaignWorkflowTest {
     return n + tracker.findRuns(exp, TrackingActivitiesImpl.TAG_CAMPAIGN_KEY, first.campaignKey()).size();
   }
 
-  static WorkflowOptions options(String id) {
-    return WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId(id).build();
-  }
-
-  static WorkflowExecution unused(CampaignWorkflow w) {
-    return null;
-  }
 }

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -118,8 +117,4 @@ class LocalServicesIT {
     assertTrue(mlflow.runs(exp).stream().allMatch(r -> r.path("info").path("status").asText().equals("FINISHED")));
   }
 
-  @AfterAll
-  static void cleanUp() {
-    // The bucket and experiment are left for inspection; they are named after this test run.
-  }
 }

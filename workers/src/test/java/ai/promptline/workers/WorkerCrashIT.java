@@ -11,7 +11,6 @@ import ai.promptline.workflows.model.Stages;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.temporal.client.WorkflowStub;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -97,7 +96,4 @@ class WorkerCrashIT {
     return pb.start();
   }
 
-  static String classPath() {
-    return String.join(File.pathSeparator, System.getProperty("java.class.path"));
-  }
 }
