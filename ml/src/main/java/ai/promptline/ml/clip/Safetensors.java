@@ -46,6 +46,14 @@ public final class Safetensors {
   /** Writes tensors (F32, F16, I64, I32 kept as-is; other types converted to F32) and metadata. */
   public static void write(Path path, Map<String, NDArray> tensors, Map<String, String> metadata)
       throws IOException {
+    try (OutputStream out = Files.newOutputStream(path)) {
+      write(out, tensors, metadata);
+    }
+  }
+
+  /** Writes the safetensors bytes to a stream (not closed), e.g. for an object-store upload. */
+  public static void write(OutputStream out, Map<String, NDArray> tensors, Map<String, String> metadata)
+      throws IOException {
     ObjectNode header = JSON.createObjectNode();
     if (!metadata.isEmpty()) {
       ObjectNode meta = header.putObject("__metadata__");
@@ -84,13 +92,11 @@ public final class Safetensors {
     byte[] headerBytes = new byte[json.length + pad];
     System.arraycopy(json, 0, headerBytes, 0, json.length);
     for (int i = json.length; i < headerBytes.length; i++) headerBytes[i] = ' ';
-    try (OutputStream out = Files.newOutputStream(path)) {
-      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      len.putLong(headerBytes.length);
-      out.write(len.array());
-      out.write(headerBytes);
-      for (byte[] b : blobs.values()) out.write(b);
-    }
+    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    len.putLong(headerBytes.length);
+    out.write(len.array());
+    out.write(headerBytes);
+    for (byte[] b : blobs.values()) out.write(b);
   }
 
   private static byte[] toLittleEndian(NDArray a) {

@@ -14,17 +14,16 @@ public final class TensorBytes {
   private TensorBytes() {}
 
   public static byte[] encode(Map<String, NDArray> tensors, Map<String, String> metadata) {
-    Path tmp = null;
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     try {
-      tmp = Files.createTempFile("promptline-", ".safetensors");
-      Safetensors.write(tmp, tensors, metadata);
-      return Files.readAllBytes(tmp);
+      Safetensors.write(out, tensors, metadata);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot encode tensors: " + e.getMessage(), e);
-    } finally {
-      deleteQuietly(tmp);
     }
+    return out.toByteArray();
   }
+
+  /** Reading goes through a temporary file because the reader needs random access to a channel. */
 
   public static Safetensors.Contents decode(byte[] data, NDManager manager) {
     Path tmp = null;
