@@ -92,14 +92,24 @@ final class DatasetReaders {
   static LinkedHashMap<String, String> readClassnames(Datasets.Spec spec, Path folder) throws IOException {
     Path f = requireFile(spec, folder.resolve("classnames.txt"), "classnames.txt");
     LinkedHashMap<String, String> out = new LinkedHashMap<>();
+    for (String[] kv : keyValueLines(spec, f, "<wnid> <class name>")) out.put(kv[0], kv[1]);
+    return out;
+  }
+
+  /**
+   * Non-blank lines of the form {@code <key> <rest with spaces>}, in file order; a line without a
+   * key fails naming the file, the line number and the expected {@code form}.
+   */
+  static List<String[]> keyValueLines(Datasets.Spec spec, Path f, String form) throws IOException {
+    List<String[]> out = new ArrayList<>();
     int n = 0;
     for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
       n++;
       String t = line.strip();
       if (t.isEmpty()) continue;
       int sp = t.indexOf(' ');
-      if (sp <= 0) throw DatasetException.of(spec.name(), f + " line " + n + " is not '<wnid> <class name>': " + line);
-      out.put(t.substring(0, sp), t.substring(sp + 1).strip());
+      if (sp <= 0) throw DatasetException.of(spec.name(), f + " line " + n + " is not '" + form + "': " + line);
+      out.add(new String[] {t.substring(0, sp), t.substring(sp + 1).strip()});
     }
     return out;
   }
@@ -183,17 +193,10 @@ final class DatasetReaders {
     for (String split : List.of("train", "val", "test")) {
       Path f = requireFile(spec, folder.resolve("images_variant_" + split + ".txt"), "images_variant_" + split + ".txt");
       List<SplitItem> items = new ArrayList<>();
-      int n = 0;
-      for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty()) continue;
-        int sp = t.indexOf(' ');
-        if (sp <= 0) throw DatasetException.of(spec.name(), f + " line " + n + " is not '<id> <variant>': " + line);
-        String variant = t.substring(sp + 1).strip();
-        Integer label = lab.get(variant);
+      for (String[] kv : keyValueLines(spec, f, "<id> <variant>")) {
+        Integer label = lab.get(kv[1]);
         // Unknown variants get label -1: the validator reports them with the others.
-        items.add(new SplitItem(t.substring(0, sp) + ".jpg", label == null ? -1 : label, variant));
+        items.add(new SplitItem(kv[0] + ".jpg", label == null ? -1 : label, kv[1]));
       }
       lists.add(items);
     }
