@@ -72,20 +72,24 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   public FeatureResult cacheFeatures(StageInput run, SplitResult split) {
     Timer.Sample timer = Timer.start(backends.meters());
     RunConfig c = run.config();
-    SplitIndex index = SplitIndex.fromJson(backends.store().get(split.index()));
+    SplitIndex index = splitIndex(split);
     ClipModel clip = models.get(c.model());
     int size = clip.config().imageResolution();
     Path root = Path.of(index.imageRoot());
-    boolean[] hit = {true};
-    BlobRef baseTest = cached(c, "test", size, 0, index.baseTest(), root, clip, hit);
-    BlobRef novelTest = index.novelTest().isEmpty() ? null : cached(c, "test", size, 0, index.novelTest(), root, clip, hit);
+    Cached base = cached(c, "test", size, 0, index.baseTest(), root, clip);
+    Cached novel = index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
     BlobRef train = null;
     int views = Math.max(1, c.train().augViews());
-    if (c.train().epochs() > 0) train = cached(c, "train", size, c.train().augViews(), index.train(), root, clip, hit);
-    backends.meters().counter("promptline.features.cache", "result", hit[0] ? "hit" : "miss").increment();
+    Cached trainPart = c.train().epochs() > 0
+        ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip) : Cached.NONE;
+    boolean hit = base.hit() && novel.hit() && trainPart.hit();
+    BlobRef baseTest = base.ref();
+    BlobRef novelTest = novel.ref();
+    train = trainPart.ref();
+    backends.meters().counter("promptline.features.cache", "result", hit ? "hit" : "miss").increment();
     timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
     String key = ModelCache.key(baseTest.key(), novelTest == null ? "" : novelTest.key(), train == null ? "" : train.key());
-    return new FeatureResult(key, train, baseTest, novelTest, clip.config().embedDim(), views, hit[0]);
+    return new FeatureResult(key, train, baseTest, novelTest, clip.config().embedDim(), views, hit);
   }
 
   /**
@@ -93,16 +97,21 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
    * transform. {@code views == 0} means the test transform; otherwise {@code views} augmented
    * passes of the train transform seeded by the run seed, stacked {@code [V, N, E]}.
    */
-  private BlobRef cached(RunConfig c, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
-      ClipModel clip, boolean[] hit) {
+  /** One cached feature blob and whether it was already there (absent parts count as hits). */
+  private record Cached(BlobRef ref, boolean hit) {
+    static final Cached NONE = new Cached(null, true);
+  }
+
+  private Cached cached(RunConfig c, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
+      ClipModel clip) {
     StringBuilder list = new StringBuilder();
     for (SplitIndex.Item i : items) list.append(i.path()).append('\t').append(i.label()).append('\n');
     String transform = views == 0 ? "test" + size : "train" + size + "x" + views + "s" + c.seed();
     String key = "features/" + ModelCache.key(FEATURE_VERSION, c.model().sha256(), c.dataset().name(),
         String.valueOf(c.dataset().fingerprint()), transform, ModelCache.key(list.toString())) + ".safetensors";
     Optional<byte[]> existing = backends.store().find(key);
-    if (existing.isPresent()) return new BlobRef(key, ContentKeys.sha256Hex(existing.get()), existing.get().length);
-    hit[0] = false;
+    if (existing.isPresent())
+      return new Cached(new BlobRef(key, ContentKeys.sha256Hex(existing.get()), existing.get().length), true);
     ActivityExecutionContext ctx = Activity.getExecutionContext();
     List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
     try (NDManager m = NDManager.newBaseManager()) {
@@ -116,7 +125,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       }
       NDArray all = views == 0 ? stacked.get(0) : NDArrays.stack(new NDList(stacked));
       Map<String, String> meta = Map.of("kind", kind, "transform", transform, "items", String.valueOf(items.size()));
-      return backends.store().put(key, TensorBytes.encode(Map.of("features", all), meta));
+      return new Cached(backends.store().put(key, TensorBytes.encode(Map.of("features", all), meta)), false);
     }
   }
 
@@ -129,7 +138,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     RunConfig c = run.config();
     TrainParams p = c.train();
     ActivityExecutionContext ctx = Activity.getExecutionContext();
-    SplitIndex index = SplitIndex.fromJson(backends.store().get(input.split().index()));
+    SplitIndex index = splitIndex(input.split());
     ClipModel clip = models.get(c.model());
     try (NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, clip, m)) {
@@ -209,7 +218,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   public EvalResult evaluate(EvalInput input) {
     StageInput run = input.run();
     RunConfig c = run.config();
-    SplitIndex index = SplitIndex.fromJson(backends.store().get(input.split().index()));
+    SplitIndex index = splitIndex(input.split());
     ClipModel clip = models.get(c.model());
     try (NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, clip, m)) {
@@ -230,6 +239,10 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     NDArray f = Features.normalize(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
     int[] labels = items.stream().mapToInt(SplitIndex.Item::label).toArray();
     return Evaluator.accuracy(method, new ClassSet(classes, template), f, labels);
+  }
+
+  private SplitIndex splitIndex(SplitResult split) {
+    return SplitIndex.fromJson(backends.store().get(split.index()));
   }
 
   private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m) {
