@@ -78,18 +78,15 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     Path root = Path.of(index.imageRoot());
     Cached base = cached(c, "test", size, 0, index.baseTest(), root, clip);
     Cached novel = index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
-    BlobRef train = null;
     int views = Math.max(1, c.train().augViews());
-    Cached trainPart = c.train().epochs() > 0
+    Cached train = c.train().epochs() > 0
         ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip) : Cached.NONE;
-    boolean hit = base.hit() && novel.hit() && trainPart.hit();
-    BlobRef baseTest = base.ref();
-    BlobRef novelTest = novel.ref();
-    train = trainPart.ref();
+    boolean hit = base.hit() && novel.hit() && train.hit();
     backends.meters().counter("promptline.features.cache", "result", hit ? "hit" : "miss").increment();
     timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
-    String key = ModelCache.key(baseTest.key(), novelTest == null ? "" : novelTest.key(), train == null ? "" : train.key());
-    return new FeatureResult(key, train, baseTest, novelTest, clip.config().embedDim(), views, hit);
+    String key = ModelCache.key(base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
+        train.ref() == null ? "" : train.ref().key());
+    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), clip.config().embedDim(), views, hit);
   }
 
   /**
