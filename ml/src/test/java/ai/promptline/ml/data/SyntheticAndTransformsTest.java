@@ -69,4 +69,26 @@ class SyntheticAndTransformsTest {
     int[] p = Transforms.randomResizedCropParams(1000, 10, new SplittableRandom(2));
     assertArrayEquals(new int[] {0, (1000 - 13) / 2, 10, 13}, p);
   }
+
+  @Test
+  void normalize_isTorchsFormula_andFlipMirrorsColumns() {
+    int w = 7;
+    int h = 3;
+    byte[] rgb = new byte[w * h * 3];
+    for (int i = 0; i < rgb.length; i++) rgb[i] = (byte) (i * 37 + 11); // every byte value pattern, odd width
+    RgbImage img = new RgbImage(w, h, rgb);
+    float[] plain = new float[3 * w * h];
+    float[] flipped = new float[3 * w * h];
+    Transforms.normalize(img, false, plain, 0);
+    Transforms.normalize(img, true, flipped, 0);
+    for (int c = 0; c < 3; c++) {
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          float expected = (img.get(x, y, c) / 255f - Transforms.CLIP_MEAN[c]) / Transforms.CLIP_STD[c];
+          assertEquals(expected, plain[c * w * h + y * w + x], 0f, "c" + c + " y" + y + " x" + x);
+          assertEquals(expected, flipped[c * w * h + y * w + (w - 1 - x)], 0f, "flipped c" + c + " y" + y + " x" + x);
+        }
+      }
+    }
+  }
 }

@@ -29,20 +29,4 @@ public record RgbImage(int width, int height, byte[] rgb) {
     }
     return new RgbImage(w, h, out);
   }
-
-  /** Mirror left-right (torchvision {@code hflip}). */
-  public RgbImage flipHorizontal() {
-    byte[] out = new byte[rgb.length];
-    for (int y = 0; y < height; y++) {
-      int row = y * width * 3;
-      for (int x = 0; x < width; x++) {
-        int s = row + x * 3;
-        int d = row + (width - 1 - x) * 3;
-        out[d] = rgb[s];
-        out[d + 1] = rgb[s + 1];
-        out[d + 2] = rgb[s + 2];
-      }
-    }
-    return new RgbImage(width, height, out);
-  }
 }

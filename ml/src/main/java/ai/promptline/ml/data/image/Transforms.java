@@ -83,8 +83,8 @@ public final class Transforms {
         SplittableRandom rng = rngFor(seed, epoch, index);
         int[] box = randomResizedCropParams(img.width(), img.height(), rng);
         RgbImage r = resizedCrop(img, box[0], box[1], box[2], box[3], size);
-        if (rng.nextDouble() < 0.5) r = r.flipHorizontal();
-        normalize(r, out, offset);
+        boolean flip = rng.nextDouble() < 0.5;
+        normalize(r, flip, out, offset);
       }
 
       @Override
@@ -175,15 +175,44 @@ public final class Transforms {
     return img.crop(left, top, size, size);
   }
 
+  /**
+   * {@code (b / 255f - mean) / std} for every byte value and channel, computed with the same float
+   * operations as torch, so a table lookup gives bit-identical values.
+   */
+  private static final float[][] NORMALIZED = new float[3][256];
+
+  static {
+    for (int c = 0; c < 3; c++) {
+      for (int v = 0; v < 256; v++) NORMALIZED[c][v] = (v / 255f - CLIP_MEAN[c]) / CLIP_STD[c];
+    }
+  }
+
   /** ToTensor + Normalize into CHW float32 at {@code out[offset..]}. */
   public static void normalize(RgbImage img, float[] out, int offset) {
-    int n = img.width() * img.height();
+    normalize(img, false, out, offset);
+  }
+
+  /**
+   * ToTensor + Normalize, optionally of the left-right mirror image ({@code hflip} fused into the
+   * write, so no flipped copy is made).
+   */
+  public static void normalize(RgbImage img, boolean flip, float[] out, int offset) {
+    int w = img.width();
+    int h = img.height();
+    int n = w * h;
     byte[] rgb = img.rgb();
-    for (int c = 0; c < 3; c++) {
-      float mean = CLIP_MEAN[c];
-      float std = CLIP_STD[c];
-      int base = offset + c * n;
-      for (int i = 0; i < n; i++) out[base + i] = ((rgb[i * 3 + c] & 0xff) / 255f - mean) / std;
+    float[] lr = NORMALIZED[0];
+    float[] lg = NORMALIZED[1];
+    float[] lb = NORMALIZED[2];
+    for (int y = 0; y < h; y++) {
+      int row = y * w;
+      for (int x = 0; x < w; x++) {
+        int s = (row + x) * 3;
+        int d = offset + row + (flip ? w - 1 - x : x);
+        out[d] = lr[rgb[s] & 0xff];
+        out[d + n] = lg[rgb[s + 1] & 0xff];
+        out[d + 2 * n] = lb[rgb[s + 2] & 0xff];
+      }
     }
   }
 }
