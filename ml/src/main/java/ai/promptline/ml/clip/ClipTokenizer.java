@@ -27,8 +27,8 @@ import java.util.zip.GZIPInputStream;
  * → UTF-8 bytes mapped to printable characters (GPT-2 byte-to-unicode) → merge the lowest-ranked
  * adjacent pair until none is in the merge table (the last symbol carries {@code </w>}).
  *
- * <p>Every step of the reference is reproduced ({@link HtmlEntities} tabulates only the common
- * named references); {@code ftfy} is ported from ftfy 6.3.1 (the
+ * <p>Every step of the reference is reproduced ({@link HtmlEntities} holds Python's full HTML5
+ * table); {@code ftfy} is ported from ftfy 6.3.1 (the
  * version the reference venv pins) and checked against it on a corpus of clean, broken and random
  * text ({@code FtfyGoldenTest}). "Whitespace" follows Python's {@code str.isspace}. Character
  * properties (letters, numbers, case, NFC) come from Java's Unicode tables, which may differ from
