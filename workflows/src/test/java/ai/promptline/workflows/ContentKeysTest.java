@@ -28,6 +28,16 @@ class ContentKeysTest {
     assertEquals(k, ContentKeys.runKey(config("/data", 1)));
   }
 
+  /**
+   * Keys of existing configs must never change: finished runs are found by them. These values were
+   * computed on main before cross-dataset targets were added.
+   */
+  @Test
+  void keys_ofExistingConfigs_arePinned() {
+    assertEquals("435f0f3c800f140c3e16e25f0215bf2f1b97fdeecd52c08752fe9bc72bc32bc5", ContentKeys.runKey(config("/data", 1)));
+    assertEquals("e462c7cf4c70fbd231dc92f467ac8d6595e7fa5956f19d3882c549deee8a84ff", ContentKeys.campaignKey(spec(1, 0)));
+  }
+
   @Test
   void runKey_ignoresMachineLocalPaths_butNotContent() {
     assertEquals(ContentKeys.runKey(config("/data", 1)), ContentKeys.runKey(config("/mnt/other", 1)));
