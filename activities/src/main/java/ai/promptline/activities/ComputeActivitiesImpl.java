@@ -29,6 +29,8 @@ import ai.promptline.workflows.model.Stages.EvalResult;
 import ai.promptline.workflows.model.Stages.FeatureResult;
 import ai.promptline.workflows.model.Stages.SplitResult;
 import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TargetInput;
+import ai.promptline.workflows.model.Stages.TargetResult;
 import ai.promptline.workflows.model.Stages.TrainInput;
 import ai.promptline.workflows.model.Stages.TrainResult;
 import ai.promptline.workflows.model.TrainParams;
@@ -101,11 +103,17 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
 
   private Cached cached(RunConfig c, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
       ClipModel clip) {
+    return cached(c, c.dataset().name(), String.valueOf(c.dataset().fingerprint()), kind, size, views, items, root, clip);
+  }
+
+  /** As above for any dataset of the run (the source, or a cross-dataset target). */
+  private Cached cached(RunConfig c, String dataset, String fingerprint, String kind, int size, int views,
+      List<SplitIndex.Item> items, Path root, ClipModel clip) {
     StringBuilder list = new StringBuilder();
     for (SplitIndex.Item i : items) list.append(i.path()).append('\t').append(i.label()).append('\n');
     String transform = views == 0 ? "test" + size : "train" + size + "x" + views + "s" + c.seed();
-    String key = "features/" + ModelCache.key(FEATURE_VERSION, c.model().sha256(), c.dataset().name(),
-        String.valueOf(c.dataset().fingerprint()), transform, ModelCache.key(list.toString())) + ".safetensors";
+    String key = "features/" + ModelCache.key(FEATURE_VERSION, c.model().sha256(), dataset, fingerprint, transform,
+        ModelCache.key(list.toString())) + ".safetensors";
     Optional<byte[]> existing = backends.store().find(key);
     if (existing.isPresent())
       return new Cached(new BlobRef(key, ContentKeys.sha256Hex(existing.get()), existing.get().length), true);
@@ -228,6 +236,33 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       double b = base.percent();
       double n = novel.percent();
       return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total());
+    }
+  }
+
+  /**
+   * Cross-dataset: the target's test features go through the same content-keyed cache as a
+   * source's (model, target name and fingerprint, transform, item list), so every run with the same
+   * model and target reuses them; the prompt trained on the source is then evaluated unchanged on
+   * the target's classes with the target's template.
+   */
+  @Override
+  public TargetResult evaluateTarget(TargetInput input) {
+    Timer.Sample timer = Timer.start(backends.meters());
+    StageInput run = input.run();
+    RunConfig c = run.config();
+    TargetIndex index = TargetIndex.fromJson(backends.store().get(input.split().index()));
+    ClipModel clip = models.get(c.model());
+    Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
+        clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
+    backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
+    try (NDManager m = NDManager.newBaseManager();
+        PromptMethod method = newMethod(c, clip, m)) {
+      if (input.trained() != null && input.trained().prompt() != null)
+        method.loadStateDict(TensorBytes.decode(backends.store().get(input.trained().prompt()), m).tensors());
+      Evaluator.Accuracy acc = accuracy(method, index.classes(), index.template(), features.ref(), index.test(), m);
+      return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total());
+    } finally {
+      timer.stop(backends.meters().timer("promptline.stage", "stage", "target"));
     }
   }
 

@@ -9,8 +9,10 @@ import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.RunConfig;
 import ai.promptline.workflows.model.Stages;
+import ai.promptline.workflows.model.Stages.EvalResult;
 import ai.promptline.workflows.model.Stages.LogInput;
 import ai.promptline.workflows.model.Stages.RunResult;
+import ai.promptline.workflows.model.Stages.TargetResult;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -39,6 +41,12 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
   public static final String TAG_PARENT = "mlflow.parentRunId";
   public static final String TAG_NOTE = "mlflow.note.content";
   public static final String TAG_WORKFLOW = "temporal.workflowId";
+  /** Cross-dataset runs: the targets evaluated, comma-separated, in order. */
+  public static final String TAG_TARGETS = "promptline.targets";
+  /** Cross-dataset accuracy on one target: {@code acc_target/<dataset>}. */
+  public static final String METRIC_TARGET_PREFIX = "acc_target/";
+  /** Mean of the per-target accuracies of a run. */
+  public static final String METRIC_TARGET_AVG = "acc_target_avg";
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -84,6 +92,8 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     params.put("campaign.shots", spec.shots().toString());
     params.put("campaign.seeds", spec.seeds().toString());
     params.put("campaign.protocol", spec.protocol());
+    if (!spec.targets().isEmpty())
+      params.put("campaign.targets", String.join(",", spec.targets().stream().map(DatasetRef::name).toList()));
     params.put("campaign.runs", String.valueOf(spec.expand().size()));
     params.put("model.name", spec.model().name());
     params.put("model.sha256", String.valueOf(spec.model().sha256()));
@@ -108,6 +118,8 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
       tags.put(TAG_DATASET, config.dataset().name());
       tags.put(TAG_SHOTS, String.valueOf(config.shots()));
       tags.put(TAG_SEED, String.valueOf(config.seed()));
+      if (!config.targets().isEmpty())
+        tags.put(TAG_TARGETS, String.join(",", config.targets().stream().map(DatasetRef::name).toList()));
       tags.put(TAG_WORKFLOW, workflowId);
       tags.put("mlflow.source.git.commit", Provenance.codeVersion());
       String campaign = tracker().getRun(parentRunId).tags().get(TAG_CAMPAIGN);
@@ -119,13 +131,22 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     return id;
   }
 
-  /** The run config flattened into MLflow params (the full config, so runs can be filtered by any of it). */
+  /**
+   * The run config flattened into MLflow params (the full config, so runs can be filtered by any of
+   * it). Cross-dataset targets become {@code targets} (names in order) and
+   * {@code target.<name>.fingerprint}; their roots, like the dataset's, are machine-local.
+   */
   static Map<String, String> params(RunConfig c) {
     Map<String, Object> tree = JSON.convertValue(c, Map.class);
+    tree.remove("targets");
     Map<String, String> out = new TreeMap<>();
     flatten("", tree, out);
     out.remove("dataset.root");
     out.remove("model.weights");
+    if (!c.targets().isEmpty()) {
+      out.put("targets", String.join(",", c.targets().stream().map(DatasetRef::name).toList()));
+      for (DatasetRef t : c.targets()) out.put("target." + t.name() + ".fingerprint", String.valueOf(t.fingerprint()));
+    }
     return out;
   }
 
@@ -147,6 +168,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     metrics.add(new Metric("acc_base", in.eval().accBase(), 0, now));
     metrics.add(new Metric("acc_novel", in.eval().accNovel(), 0, now));
     metrics.add(new Metric("hm", in.eval().hm(), 0, now));
+    metrics.addAll(targetMetrics(in.eval(), now));
     Map<String, String> tags = new LinkedHashMap<>();
     tags.put("promptline.features_cache", in.features().cacheHit() ? "hit" : "miss");
     if (in.trained() != null) {
@@ -161,6 +183,18 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     backends.store().put(resultKey(runKey), write(result)); // commit marker: the run is done
     backends.meters().counter("promptline.runs", "status", "finished", "method", in.run().config().method()).increment();
     return result;
+  }
+
+  /**
+   * Cross-dataset metrics of a run: {@code acc_target/<dataset>} per target and
+   * {@code acc_target_avg}, their mean (the "average" column of the papers' tables); none without targets.
+   */
+  static List<Metric> targetMetrics(EvalResult eval, long timestamp) {
+    List<Metric> m = new ArrayList<>();
+    if (eval.targets().isEmpty()) return m;
+    for (TargetResult t : eval.targets()) m.add(new Metric(METRIC_TARGET_PREFIX + t.dataset(), t.accuracy(), 0, timestamp));
+    m.add(new Metric(METRIC_TARGET_AVG, eval.targetMean(), 0, timestamp));
+    return m;
   }
 
   private static Map<String, Object> provenance(LogInput in) {
@@ -210,6 +244,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
         + "* datasets: " + spec.datasets().stream().map(DatasetRef::name).toList() + "\n"
         + "* methods: " + spec.methods().stream().map(CampaignSpec.MethodSpec::name).toList() + "\n"
         + "* shots: " + spec.shots() + ", seeds: " + spec.seeds() + ", protocol: " + spec.protocol() + "\n"
+        + (spec.targets().isEmpty() ? "" : "* targets: " + spec.targets().stream().map(DatasetRef::name).toList() + "\n")
         + "* model: " + spec.model().name() + "\n* campaign key: `" + key + "`\n\n"
         + "Per-configuration mean ± std over seeds are the parent's metrics; see summary.md.";
   }

@@ -144,4 +144,47 @@ class CampaignSummaryTest {
     assertTrue(lines[3].startsWith("| synthetic | zsclip | 4 | 1 | 60.00 ± 0.00 | 65.00 ± 0.00 |"), lines[3]);
     assertTrue(lines[4].startsWith("| eurosat | coop | 4 | 0 (1 failed) |"), lines[4]);
   }
+
+  private static RunResult xd(int seed, double source, double v2, double sketch) {
+    RunConfig c = new RunConfig(new DatasetRef("ImageNet", "/data", "fp"), new ModelRef("tiny", "w", "abc"), "coop", 16, seed,
+        "cross-dataset", TrainParams.coopDefaults(2), List.of(new DatasetRef("ImageNetV2", "/data", "f2"),
+            new DatasetRef("ImageNetSketch", "/data", "fs")));
+    EvalResult e = new EvalResult(source, 0, 0, 100, 0).withTargets(List.of(
+        new Stages.TargetResult("ImageNetV2", "f2", v2, 100), new Stages.TargetResult("ImageNetSketch", "fs", sketch, 100)));
+    return new RunResult("xd" + seed, c, "run" + seed, Stages.FINISHED, e, false, null);
+  }
+
+  private static List<RunResult> crossDatasetRuns() {
+    return List.of(xd(1, 70, 60, 40), xd(2, 72, 64, 46),
+        new RunResult("xd3", xd(3, 0, 0, 0).config(), null, Stages.FAILED, null, false, "boom"));
+  }
+
+  @Test
+  void crossDataset_targetColumns_meanAndStdPerTargetAndOfTheAverage() {
+    CampaignSummary s = CampaignSummary.of(crossDatasetRuns());
+    CampaignSummary.Row row = s.rows().get(0);
+    assertEquals(List.of(new CampaignSummary.TargetStat("ImageNetV2", 2, 62, Math.sqrt(8)),
+        new CampaignSummary.TargetStat("ImageNetSketch", 2, 43, Math.sqrt(18)),
+        new CampaignSummary.TargetStat("avg", 2, 52.5, Math.sqrt(12.5))), row.targets());
+    assertEquals(List.of(), CampaignSummary.of(runs()).rows().get(0).targets(), "no target columns without targets");
+
+    Map<String, Double> m = new LinkedHashMap<>();
+    for (Metric x : s.metrics(1)) m.put(x.key(), x.value());
+    assertEquals(62.0, m.get("ImageNet/coop/16shot/acc_target/ImageNetV2_mean"), 1e-12);
+    assertEquals(Math.sqrt(18), m.get("ImageNet/coop/16shot/acc_target/ImageNetSketch_std"), 1e-12);
+    assertEquals(52.5, m.get("ImageNet/coop/16shot/acc_target_avg_mean"), 1e-12);
+    assertEquals(71.0, m.get("ImageNet/coop/16shot/acc_base_mean"), 1e-12);
+
+    String[] csv = s.csv().split("\n");
+    assertEquals("dataset,method,shots,seed,status,acc_base,acc_novel,hm,acc_target/ImageNetV2,acc_target/ImageNetSketch,"
+        + "acc_target_avg,run_key,mlflow_run_id,reused,error", csv[0]);
+    assertTrue(csv[1].startsWith("ImageNet,coop,16,1,FINISHED,70.0000,0.0000,0.0000,60.0000,40.0000,50.0000,xd1,run1,"), csv[1]);
+    assertTrue(csv[3].startsWith("ImageNet,coop,16,3,FAILED,,,,,,,xd3,,false,\""), csv[3]);
+
+    String[] md = s.markdown().split("\n");
+    assertEquals("| dataset | method | shots | seeds | base | novel | HM | ImageNetV2 | ImageNetSketch | target avg |", md[0]);
+    assertEquals("|---|---|---|---|---|---|---|---|---|---|", md[1]);
+    assertTrue(md[2].endsWith("| 62.00 ± 2.83 | 43.00 ± 4.24 | 52.50 ± 3.54 |"), md[2]);
+    assertTrue(md[2].startsWith("| ImageNet | coop | 16 | 2 (1 failed) | 71.00 ± 1.41 |"), md[2]);
+  }
 }

@@ -106,4 +106,71 @@ class TrackingActivitiesImplTest {
     assertEquals(Stages.FINISHED, tracker.getRun(id).status());
     a.closeIfRunning("never-started", Stages.KILLED, "x"); // no run: nothing to do
   }
+
+  private static RunConfig crossDatasetConfig() {
+    return new RunConfig(new DatasetRef("ImageNet", "/mnt/data", "fp-in"),
+        new ModelRef("ViT-B/16", "/home/me/weights/ViT-B-16.pt", "sha-abc"), "coop", 16, 1, "cross-dataset",
+        TrainParams.coopDefaults(10), List.of(new DatasetRef("ImageNetV2", "/mnt/data", "fp-v2"),
+            new DatasetRef("ImageNetSketch", "/mnt/other", "fp-sk")));
+  }
+
+  @Test
+  void params_listCrossDatasetTargets_withFingerprints_withoutRoots() {
+    Map<String, String> p = TrackingActivitiesImpl.params(crossDatasetConfig());
+    assertEquals("ImageNetV2,ImageNetSketch", p.get("targets"));
+    assertEquals("fp-v2", p.get("target.ImageNetV2.fingerprint"));
+    assertEquals("fp-sk", p.get("target.ImageNetSketch.fingerprint"));
+    assertEquals("cross-dataset", p.get("protocol"));
+    assertFalse(p.values().stream().anyMatch(v -> v.contains("/mnt/") || v.contains("/home/me")), p.toString());
+    assertEquals(2 + 2 + 4 + 10 + 3, p.size(), p.keySet().toString());
+    assertFalse(TrackingActivitiesImpl.params(config()).keySet().stream().anyMatch(k -> k.startsWith("target")));
+  }
+
+  @Test
+  void crossDatasetRun_logsOneAccuracyPerTargetAndTheirAverage_andTagsTheTargets() {
+    FileTracker tracker = new FileTracker(dir.resolve("mlruns"));
+    LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));
+    TrackingActivitiesImpl a = new TrackingActivitiesImpl(new Backends(store, tracker, new SimpleMeterRegistry()));
+    String parent = tracker.createRun(tracker.experimentId("promptline"), "campaign:c", Map.of());
+    String id = a.startRun("XD", crossDatasetConfig(), parent, "wf-1");
+    assertEquals("ImageNetV2,ImageNetSketch", tracker.getRun(id).tags().get(TrackingActivitiesImpl.TAG_TARGETS));
+    BlobRef index = store.put("runs/XD/split.json", "{}".getBytes(StandardCharsets.UTF_8));
+    EvalResult eval = new EvalResult(70, 0, 0, 50, 0).withTargets(List.of(
+        new Stages.TargetResult("ImageNetV2", "fp-v2", 64, 100), new Stages.TargetResult("ImageNetSketch", "fp-sk", 47, 50)));
+    RunResult done = a.logRun(new Stages.LogInput(new Stages.StageInput("XD", crossDatasetConfig(), id),
+        new Stages.SplitResult(index, "fp-in", "a photo of a {}.", List.of("a"), List.of(), 16, 50, 0),
+        new Stages.FeatureResult("fk", index, index, null, 32, 1, false), new Stages.TrainResult(null, 0, 0, 0, 0, 0), eval));
+    assertEquals(List.of(64.0), tracker.metricHistory(id, "acc_target/ImageNetV2").stream().map(Metric::value).toList());
+    assertEquals(List.of(47.0), tracker.metricHistory(id, "acc_target/ImageNetSketch").stream().map(Metric::value).toList());
+    assertEquals(List.of(55.5), tracker.metricHistory(id, "acc_target_avg").stream().map(Metric::value).toList());
+    assertEquals(List.of(70.0), tracker.metricHistory(id, "acc_base").stream().map(Metric::value).toList());
+    RunResult read = a.lookupFinished("XD");
+    assertEquals(done, read);
+    assertEquals(eval.targets(), read.eval().targets(), "the committed result keeps the target results");
+    try {
+      String provenance = new String(tracker.artifact(id, "provenance.json"), StandardCharsets.UTF_8);
+      assertTrue(provenance.contains("ImageNetSketch") && provenance.contains("fp-sk"), provenance);
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void resultRecordsWrittenBeforeTargetsExisted_readWithoutTargets() {
+    LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));
+    TrackingActivitiesImpl a = new TrackingActivitiesImpl(new Backends(store, new FileTracker(dir.resolve("m")),
+        new SimpleMeterRegistry()));
+    String old = "{\"runKey\":\"OLD\",\"config\":{\"dataset\":{\"name\":\"EuroSAT\",\"root\":\"/d\",\"fingerprint\":\"f\"},"
+        + "\"model\":{\"name\":\"m\",\"weights\":\"/w\",\"sha256\":\"s\"},\"method\":\"coop\",\"shots\":4,\"seed\":1,"
+        + "\"protocol\":\"base2novel\",\"train\":{\"epochs\":2,\"batchSize\":4,\"lr\":0.1}},\"mlflowRunId\":\"r\","
+        + "\"status\":\"FINISHED\",\"eval\":{\"accBase\":80,\"accNovel\":60,\"hm\":68.5,\"baseTotal\":10,\"novelTotal\":10},"
+        + "\"reused\":false,\"error\":null}";
+    store.put(TrackingActivitiesImpl.resultKey("OLD"), old.getBytes(StandardCharsets.UTF_8));
+    RunResult r = a.lookupFinished("OLD");
+    assertEquals(List.of(), r.eval().targets());
+    assertEquals(List.of(), r.config().targets());
+    assertTrue(Double.isNaN(r.eval().targetMean()));
+    assertFalse(new String(TrackingActivitiesImpl.write(r), StandardCharsets.UTF_8).contains("targets"),
+        "records without targets are written as before");
+  }
 }

@@ -37,19 +37,31 @@ public final class CampaignCommand {
 
     @Override
     public Integer call() {
-      CampaignSpec spec = load(file);
-      ObjectStore store = Settings.fromEnv().store();
-      System.out.printf("campaign %s -> workflow %s%n", spec.name(), CampaignSubmitter.workflowId(spec));
-      int reuse = 0;
-      for (RunConfig c : spec.expand()) {
-        String key = ContentKeys.runKey(c);
-        boolean done = store.exists("runs/" + key + "/result.json");
-        if (done) reuse++;
-        System.out.printf("  %-40s %s  %s%n", c.displayName(), key.substring(0, 16), done ? "reuse (finished)" : "run");
-      }
-      System.out.printf("%d runs: %d reused, %d to run%n", spec.expand().size(), reuse, spec.expand().size() - reuse);
+      System.out.print(planText(load(file), Settings.fromEnv().store()));
       return 0;
     }
+  }
+
+  /** What {@code campaign plan} prints: targets (cross-dataset), then one line per run and whether it is reused. */
+  static String planText(CampaignSpec spec, ObjectStore store) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format("campaign %s -> workflow %s%n", spec.name(), CampaignSubmitter.workflowId(spec)));
+    if (!spec.targets().isEmpty()) {
+      sb.append(String.format("protocol %s: every run is evaluated on %d target(s) after training%n", spec.protocol(),
+          spec.targets().size()));
+      for (var t : spec.targets())
+        sb.append(String.format("  target %-24s %s  fingerprint %s%n", t.name(), t.root(),
+            t.fingerprint() == null ? "-" : t.fingerprint().substring(0, Math.min(16, t.fingerprint().length()))));
+    }
+    int reuse = 0;
+    for (RunConfig c : spec.expand()) {
+      String key = ContentKeys.runKey(c);
+      boolean done = store.exists("runs/" + key + "/result.json");
+      if (done) reuse++;
+      sb.append(String.format("  %-40s %s  %s%n", c.displayName(), key.substring(0, 16), done ? "reuse (finished)" : "run"));
+    }
+    sb.append(String.format("%d runs: %d reused, %d to run%n", spec.expand().size(), reuse, spec.expand().size() - reuse));
+    return sb.toString();
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true,

@@ -8,6 +8,7 @@ import ai.promptline.workflows.model.CampaignSpec;
 import ai.promptline.workflows.model.CampaignSpec.MethodSpec;
 import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.ModelRef;
+import ai.promptline.workflows.model.RunConfig;
 import ai.promptline.workflows.model.TrainParams;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -39,11 +40,23 @@ import java.util.Map;
  * shots: [16]
  * seeds: [1, 2, 3]
  * </pre>
+ *
+ * <p>Cross-dataset transfer / domain generalisation: {@code protocol: cross-dataset} trains on each
+ * source dataset with all classes and evaluates the learned prompt on every entry of
+ * {@code targets} (same shape as {@code datasets}), each on its full test split with its own
+ * classes and template. Targets are opened, validated and fingerprinted here like the datasets.
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record CampaignFile(
     String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
-    List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds) {
+    List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds,
+    List<Dataset> targets) {
+
+  /** A campaign file without cross-dataset targets. */
+  public CampaignFile(String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
+      List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds) {
+    this(name, experiment, model, datasets, methods, shots, seeds, protocol, maxParallel, heartbeatTimeoutSeconds, null);
+  }
 
   public record Model(String name, String weights, String sha256) {}
 
@@ -75,6 +88,16 @@ public record CampaignFile(
     require(model, "model");
     require(datasets, "datasets");
     require(methods, "methods");
+    String proto = protocol == null ? RunConfig.BASE2NOVEL : protocol;
+    if (!RunConfig.PROTOCOLS.contains(proto))
+      throw new IllegalArgumentException("campaign file: protocol must be one of " + RunConfig.PROTOCOLS + ", got '" + proto + "'");
+    boolean cross = proto.equals(RunConfig.CROSS_DATASET);
+    if (cross && (targets == null || targets.isEmpty()))
+      throw new IllegalArgumentException("campaign file: protocol 'cross-dataset' needs 'targets' (a list like 'datasets': "
+          + "[{name: ImageNetV2, root: /data}, ...]) to evaluate the trained prompts on");
+    if (!cross && targets != null && !targets.isEmpty())
+      throw new IllegalArgumentException("campaign file: 'targets' are only evaluated with 'protocol: cross-dataset' "
+          + "(protocol is '" + proto + "'); set protocol: cross-dataset or remove targets");
     Path weights = base.resolve(require(model.weights(), "model.weights")).normalize();
     if (!Files.isRegularFile(weights))
       throw new IllegalArgumentException("model.weights: " + weights + " does not exist; give the path of a CLIP checkpoint");
@@ -82,10 +105,27 @@ public record CampaignFile(
     if (model.sha256() != null && !model.sha256().equalsIgnoreCase(sha))
       throw new IllegalArgumentException("model.weights: " + weights + " has sha256 " + sha + ", the file says " + model.sha256());
     List<DatasetRef> ds = new ArrayList<>();
+    Map<String, String> sourceNames = new java.util.LinkedHashMap<>(); // reader name -> as written
     for (Dataset d : datasets) {
       Path root = base.resolve(require(d.root(), "datasets[].root")).normalize();
       BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
       ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
+      sourceNames.put(opened.name(), d.name());
+    }
+    List<DatasetRef> ts = new ArrayList<>();
+    Map<String, String> targetNames = new java.util.LinkedHashMap<>();
+    for (Dataset t : targets == null ? List.<Dataset>of() : targets) {
+      Path root = base.resolve(require(t.root(), "targets[].root")).normalize();
+      BenchmarkDataset opened = Datasets.open(require(t.name(), "targets[].name"), root); // validates
+      // results and metrics are keyed by the name the reader reports (acc_target/<name>)
+      if (sourceNames.containsKey(opened.name()))
+        throw new IllegalArgumentException("campaign file: target '" + t.name() + "' (" + root + ") is the dataset '"
+            + opened.name() + "' that is also a source; cross-dataset targets must be other datasets");
+      String before = targetNames.put(opened.name(), t.name());
+      if (before != null)
+        throw new IllegalArgumentException("campaign file: targets '" + before + "' and '" + t.name() + "' are both the "
+            + "dataset '" + opened.name() + "'; list every target once (results are keyed by dataset name)");
+      ts.add(new DatasetRef(t.name(), root.toString(), opened.fingerprint()));
     }
     List<MethodSpec> ms = new ArrayList<>();
     for (Method m : methods) {
@@ -95,8 +135,7 @@ public record CampaignFile(
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
         new ModelRef(require(model.name(), "model.name"), weights.toString(), sha), ms,
         shots == null ? List.of(16) : shots, seeds == null ? List.of(1, 2, 3) : seeds,
-        protocol == null ? "base2novel" : protocol, maxParallel == null ? 1 : maxParallel,
-        heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds);
+        proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts);
   }
 
   private static TrainParams trainParams(Method m) {

@@ -62,18 +62,38 @@ public final class Demo {
         p.finished() + p.reused() + p.failed(), p.total(), p.reused(), p.failed(), p.running(), p.pending());
   }
 
-  /** The results table: one row per run, accuracies in percent. */
+  /**
+   * The results table: one row per run, accuracies in percent; cross-dataset runs add one column
+   * per target and the average over targets.
+   */
   public static String table(List<RunResult> runs) {
-    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s %-8s %5s %4s %7s %7s %7s  %s%n",
-        "dataset", "method", "shots", "seed", "base", "novel", "HM", "status"));
+    List<String> targets = runs.stream().filter(r -> r.eval() != null).flatMap(r -> r.eval().targets().stream())
+        .map(Stages.TargetResult::dataset).distinct().toList();
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s %-8s %5s %4s %7s %7s %7s",
+        "dataset", "method", "shots", "seed", "base", "novel", "HM"));
+    for (String t : targets) sb.append(String.format(Locale.ROOT, " %" + width(t) + "s", t));
+    if (!targets.isEmpty()) sb.append(String.format(Locale.ROOT, " %10s", "target avg"));
+    sb.append("  status").append(System.lineSeparator());
     for (RunResult r : runs) {
       Stages.EvalResult e = r.eval();
-      sb.append(String.format(Locale.ROOT, "%-12s %-8s %5d %4d %7s %7s %7s  %s%n", r.config().dataset().name(),
+      sb.append(String.format(Locale.ROOT, "%-12s %-8s %5d %4d %7s %7s %7s", r.config().dataset().name(),
           r.config().method(), r.config().shots(), r.config().seed(), e == null ? "-" : pct(e.accBase()),
-          e == null ? "-" : pct(e.accNovel()), e == null ? "-" : pct(e.hm()),
-          r.status() + (r.reused() ? " (reused)" : "") + (r.error() == null ? "" : ": " + r.error())));
+          e == null ? "-" : pct(e.accNovel()), e == null ? "-" : pct(e.hm())));
+      for (String t : targets) {
+        String v = e == null ? "-" : e.targets().stream().filter(x -> x.dataset().equals(t)).findFirst()
+            .map(x -> pct(x.accuracy())).orElse("-");
+        sb.append(String.format(Locale.ROOT, " %" + width(t) + "s", v));
+      }
+      if (!targets.isEmpty())
+        sb.append(String.format(Locale.ROOT, " %10s", e == null || e.targets().isEmpty() ? "-" : pct(e.targetMean())));
+      sb.append("  ").append(r.status() + (r.reused() ? " (reused)" : "") + (r.error() == null ? "" : ": " + r.error()))
+          .append(System.lineSeparator());
     }
     return sb.toString();
+  }
+
+  private static int width(String column) {
+    return Math.max(7, column.length());
   }
 
   private static String pct(double v) {

@@ -18,7 +18,7 @@ public interface RunWorkflow {
   @WorkflowMethod
   RunResult run(RunRequest request);
 
-  /** The stage the run is in: lookup, start, split, features, train, evaluate, log, done, failed. */
+  /** The stage the run is in: lookup, start, split, features, train, evaluate, targets, log, done, failed. */
   @QueryMethod
   String phase();
 

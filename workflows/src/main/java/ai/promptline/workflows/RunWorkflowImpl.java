@@ -3,6 +3,7 @@ package ai.promptline.workflows;
 import ai.promptline.workflows.api.ComputeActivities;
 import ai.promptline.workflows.api.DataActivities;
 import ai.promptline.workflows.api.TrackingActivities;
+import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.Stages;
 import ai.promptline.workflows.model.Stages.EvalInput;
 import ai.promptline.workflows.model.Stages.EvalResult;
@@ -11,6 +12,9 @@ import ai.promptline.workflows.model.Stages.LogInput;
 import ai.promptline.workflows.model.Stages.RunResult;
 import ai.promptline.workflows.model.Stages.SplitResult;
 import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TargetInput;
+import ai.promptline.workflows.model.Stages.TargetResult;
+import ai.promptline.workflows.model.Stages.TargetSplit;
 import ai.promptline.workflows.model.Stages.TrainInput;
 import ai.promptline.workflows.model.Stages.TrainResult;
 import io.temporal.failure.ActivityFailure;
@@ -19,6 +23,8 @@ import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.TemporalFailure;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Workflow;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Sequences the stages of one run. Whatever happens, the MLflow run ends in a terminal status set
@@ -55,6 +61,16 @@ public final class RunWorkflowImpl implements RunWorkflow {
       TrainResult trained = compute.train(new TrainInput(in, split, features));
       phase = "evaluate";
       EvalResult eval = compute.evaluate(new EvalInput(in, split, features, trained));
+      List<DatasetRef> targets = request.config().targets();
+      if (!targets.isEmpty()) { // no targets: exactly the commands of runs before cross-dataset existed
+        phase = "targets";
+        List<TargetResult> results = new ArrayList<>(targets.size());
+        for (DatasetRef target : targets) {
+          TargetSplit ts = data.targetSplit(in, target);
+          results.add(compute.evaluateTarget(new TargetInput(in, target, ts, trained)));
+        }
+        eval = eval.withTargets(results);
+      }
       phase = "log";
       RunResult result = tracking.logRun(new LogInput(in, split, features, trained, eval));
       tracking.finishRun(mlflowRunId, Stages.FINISHED, null);

@@ -9,6 +9,7 @@ import ai.promptline.workflows.api.TaskQueues;
 import ai.promptline.workflows.api.TrackingActivities;
 import ai.promptline.workflows.model.CampaignResult;
 import ai.promptline.workflows.model.CampaignSpec;
+import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.RunConfig;
 import ai.promptline.workflows.model.Stages;
 import ai.promptline.workflows.model.Stages.BlobRef;
@@ -19,6 +20,9 @@ import ai.promptline.workflows.model.Stages.LogInput;
 import ai.promptline.workflows.model.Stages.RunResult;
 import ai.promptline.workflows.model.Stages.SplitResult;
 import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TargetInput;
+import ai.promptline.workflows.model.Stages.TargetResult;
+import ai.promptline.workflows.model.Stages.TargetSplit;
 import ai.promptline.workflows.model.Stages.TrainInput;
 import ai.promptline.workflows.model.Stages.TrainResult;
 import io.temporal.client.WorkflowOptions;
@@ -117,6 +121,46 @@ class RunWorkflowFailureTest {
     assertEquals(List.of("KILLED"), acts.campaignStatus);
   }
 
+  @Test
+  void crossDatasetRun_evaluatesEveryTargetInOrder_afterTheSource_andLogsTheirResults() {
+    CampaignResult r = runCampaign(ContentKeysTest.crossDatasetSpec(
+        new DatasetRef("DescribableTextures", "/t/dtd", "fp-dtd"), new DatasetRef("OxfordPets", "/t/pets", "fp-pets")));
+    assertEquals(Stages.FINISHED, r.status());
+    assertEquals(1, r.runs().size());
+    assertEquals(List.of("split:DescribableTextures", "eval:DescribableTextures", "split:OxfordPets", "eval:OxfordPets"),
+        acts.targetCalls);
+    RunResult run = r.runs().get(0);
+    EvalResult eval = run.eval();
+    assertEquals(80, eval.accBase(), "the source accuracy is kept");
+    assertEquals(List.of(new TargetResult("DescribableTextures", "fp-DescribableTextures", 20, 6),
+        new TargetResult("OxfordPets", "fp-OxfordPets", 40, 6)), eval.targets());
+    assertEquals(30, eval.targetMean(), 1e-12);
+    assertEquals(eval, acts.results.get(run.runKey()).eval(), "logRun received the target results");
+    assertEquals(Map.of("run-" + run.runKey(), "FINISHED"), acts.statuses);
+  }
+
+  @Test
+  void crossDatasetTargetWithADatasetError_failsTheRunAtOnce_andClosesItsTrackerRun() {
+    CampaignResult r = runCampaign(ContentKeysTest.crossDatasetSpec(
+        new DatasetRef("DescribableTextures", "/t/dtd", "fp-dtd"), new DatasetRef("Caltech101", "/t/caltech", "fp-c")));
+    assertEquals(Stages.FAILED, r.status());
+    RunResult run = r.runs().get(0);
+    assertEquals(Stages.FAILED, run.status());
+    assertTrue(run.error().contains("dataset Caltech101: split file not found"), run.error());
+    assertEquals(2, acts.targetSplitAttempts.get(), "DatasetError must not be retried (one call per target)");
+    assertEquals(List.of("split:DescribableTextures", "eval:DescribableTextures"), acts.targetCalls);
+    assertTrue(acts.results.isEmpty(), "nothing committed for a failed run");
+    assertEquals(List.of("FAILED"), List.copyOf(acts.statuses.values()), "the tracker run is closed as FAILED");
+    assertEquals(List.of("FAILED"), acts.campaignStatus);
+  }
+
+  @Test
+  void runWithoutTargets_neverCallsTheTargetStages() {
+    runCampaign(ContentKeysTest.spec(2, 0));
+    assertEquals(0, acts.targetSplitAttempts.get());
+    assertTrue(acts.targetCalls.isEmpty());
+  }
+
   /** Activities that follow a script; they record what the workflows asked of them. */
   static final class ScriptedActivities {
     final AtomicInteger failTrainingFor = new AtomicInteger(-1);
@@ -170,8 +214,27 @@ class RunWorkflowFailureTest {
       }
     };
 
-    final DataActivities data = run -> new SplitResult(new BlobRef("runs/x/split.json", "00", 2), "fp", "a photo of a {}.",
-        List.of("a"), List.of("b"), 4, 4, 4);
+    /** Calls of the target stages in order, e.g. {@code split:DescribableTextures}, {@code eval:DescribableTextures}. */
+    final List<String> targetCalls = new CopyOnWriteArrayList<>();
+    final AtomicInteger targetSplitAttempts = new AtomicInteger();
+
+    final DataActivities data = new DataActivities() {
+      @Override
+      public SplitResult split(StageInput run) {
+        return new SplitResult(new BlobRef("runs/x/split.json", "00", 2), "fp", "a photo of a {}.",
+            List.of("a"), List.of("b"), 4, 4, 4);
+      }
+
+      @Override
+      public TargetSplit targetSplit(StageInput run, DatasetRef target) {
+        targetSplitAttempts.incrementAndGet();
+        if (target.name().equals("Caltech101")) // what DataActivitiesImpl raises for a broken dataset
+          throw ApplicationFailure.newNonRetryableFailure("dataset Caltech101: split file not found: /t/x.json", "DatasetError");
+        targetCalls.add("split:" + target.name());
+        return new TargetSplit(target.name(), new BlobRef("runs/x/targets/" + target.name() + ".json", "00", 2),
+            "fp-" + target.name(), "{} texture.", 3, 6);
+      }
+    };
 
     final ComputeActivities compute = new ComputeActivities() {
       @Override
@@ -207,6 +270,13 @@ class RunWorkflowFailureTest {
       @Override
       public EvalResult evaluate(EvalInput input) {
         return new EvalResult(80, 60, EvalResult.harmonicMean(80, 60), 4, 4);
+      }
+
+      @Override
+      public TargetResult evaluateTarget(TargetInput input) {
+        targetCalls.add("eval:" + input.target().name());
+        assertEquals(input.target().name(), input.split().dataset(), "the split of this target");
+        return new TargetResult(input.split().dataset(), input.split().fingerprint(), 10 * targetCalls.size(), 6);
       }
     };
   }

@@ -5,6 +5,8 @@ import ai.promptline.workflows.model.Stages.EvalResult;
 import ai.promptline.workflows.model.Stages.FeatureResult;
 import ai.promptline.workflows.model.Stages.SplitResult;
 import ai.promptline.workflows.model.Stages.StageInput;
+import ai.promptline.workflows.model.Stages.TargetInput;
+import ai.promptline.workflows.model.Stages.TargetResult;
 import ai.promptline.workflows.model.Stages.TrainInput;
 import ai.promptline.workflows.model.Stages.TrainResult;
 import io.temporal.activity.ActivityInterface;
@@ -18,4 +20,11 @@ public interface ComputeActivities {
   TrainResult train(TrainInput input);
 
   EvalResult evaluate(EvalInput input);
+
+  /**
+   * Cross-dataset: caches the target's test features (content-keyed, shared with every run of the
+   * same model and target) and evaluates the trained prompt, unchanged, on the target's classes
+   * with the target's template.
+   */
+  TargetResult evaluateTarget(TargetInput input);
 }

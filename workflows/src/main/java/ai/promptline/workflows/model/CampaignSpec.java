@@ -1,6 +1,7 @@
 package ai.promptline.workflows.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,6 +13,8 @@ import java.util.List;
  * @param maxParallel how many run workflows may be in flight at once (scheduling, not content)
  * @param heartbeatTimeoutSeconds how long a silent training activity is trusted before Temporal
  *     retries it on another worker (0 = default 60 s; scheduling, not content)
+ * @param targets datasets every run of a {@code cross-dataset} campaign is evaluated on after
+ *     training on its source dataset; empty otherwise (and then absent from the campaign key)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record CampaignSpec(
@@ -24,7 +27,8 @@ public record CampaignSpec(
     List<Integer> seeds,
     String protocol,
     int maxParallel,
-    int heartbeatTimeoutSeconds) {
+    int heartbeatTimeoutSeconds,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets) {
 
   public CampaignSpec {
     ContentKeys.require(name, "campaign.name");
@@ -37,11 +41,23 @@ public record CampaignSpec(
     if (maxParallel < 1) throw new IllegalArgumentException("maxParallel must be >= 1, got " + maxParallel);
     if (heartbeatTimeoutSeconds < 0)
       throw new IllegalArgumentException("heartbeatTimeoutSeconds must be >= 0, got " + heartbeatTimeoutSeconds);
-    if (protocol == null || protocol.isBlank()) protocol = "base2novel";
+    if (protocol == null || protocol.isBlank()) protocol = RunConfig.BASE2NOVEL;
+    if (!RunConfig.PROTOCOLS.contains(protocol))
+      throw new IllegalArgumentException("protocol must be one of " + RunConfig.PROTOCOLS + ", got '" + protocol + "'");
+    targets = RunConfig.checkTargets(protocol, null, targets);
+    for (DatasetRef d : datasets) RunConfig.checkTargets(protocol, d, targets); // no target is a source
     datasets = List.copyOf(datasets);
     methods = List.copyOf(methods);
     shots = List.copyOf(shots);
     seeds = List.copyOf(seeds);
+  }
+
+  /** A campaign without cross-dataset targets. */
+  public CampaignSpec(String name, String experiment, List<DatasetRef> datasets, ModelRef model,
+      List<MethodSpec> methods, List<Integer> shots, List<Integer> seeds, String protocol, int maxParallel,
+      int heartbeatTimeoutSeconds) {
+    this(name, experiment, datasets, model, methods, shots, seeds, protocol, maxParallel, heartbeatTimeoutSeconds,
+        List.of());
   }
 
   /** One method of the grid with its training settings. */
@@ -59,7 +75,7 @@ public record CampaignSpec(
     for (DatasetRef d : datasets)
       for (MethodSpec m : methods)
         for (int k : shots)
-          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train()));
+          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train(), targets));
     return new ArrayList<>(runs);
   }
 }

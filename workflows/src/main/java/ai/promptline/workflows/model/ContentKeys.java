@@ -30,14 +30,25 @@ public final class ContentKeys {
   public static String runKey(RunConfig config) {
     ObjectNode node = CANONICAL.valueToTree(config);
     ((ObjectNode) node.get("dataset")).remove("root");
+    stripTargetRoots(node);
     ((ObjectNode) node.get("model")).remove("weights");
     node.put("pipelineVersion", PIPELINE_VERSION);
     return sha256Hex(canonicalJson(node));
   }
 
+  /**
+   * Target roots are machine-local like the dataset's; names and fingerprints stay. An empty
+   * target list is not serialised at all ({@code @JsonInclude(NON_EMPTY)}), so configs without
+   * targets hash exactly as before targets existed.
+   */
+  private static void stripTargetRoots(ObjectNode node) {
+    if (node.has("targets")) node.withArray("targets").forEach(d -> ((ObjectNode) d).remove("root"));
+  }
+
   public static String campaignKey(CampaignSpec spec) {
     ObjectNode node = CANONICAL.valueToTree(spec);
     node.withArray("datasets").forEach(d -> ((ObjectNode) d).remove("root"));
+    stripTargetRoots(node);
     ((ObjectNode) node.get("model")).remove("weights");
     node.remove("maxParallel"); // scheduling, not content
     node.remove("heartbeatTimeoutSeconds");

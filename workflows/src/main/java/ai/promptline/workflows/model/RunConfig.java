@@ -1,12 +1,22 @@
 package ai.promptline.workflows.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * Everything that determines the result of one run. Its canonical JSON (minus machine-local
  * paths) hashes to the run key, see {@link ContentKeys#runKey(RunConfig)}.
  *
- * @param protocol {@code base2novel} (train on base classes, test base and novel) or {@code all}
+ * @param protocol {@code base2novel} (train on base classes, test base and novel), {@code all}
+ *     (train and test on all classes) or {@code cross-dataset} (train like {@code all}, then
+ *     evaluate the learned prompt unchanged on the full test split of every target)
+ * @param targets the datasets a {@code cross-dataset} run is evaluated on, in order; empty for the
+ *     other protocols. Left out of the JSON when empty, so keys of runs without targets are those
+ *     they always had.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RunConfig(
@@ -16,7 +26,19 @@ public record RunConfig(
     int shots,
     int seed,
     String protocol,
-    TrainParams train) {
+    TrainParams train,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets) {
+
+  public static final String BASE2NOVEL = "base2novel";
+  public static final String ALL = "all";
+  public static final String CROSS_DATASET = "cross-dataset";
+  public static final List<String> PROTOCOLS = List.of(BASE2NOVEL, ALL, CROSS_DATASET);
+
+  /**
+   * Generic dataset kinds: their registry name says how a dataset is stored, not which one it is,
+   * so two of them are the same dataset only when root or fingerprint say so.
+   */
+  private static final Set<String> GENERIC_NAMES = Set.of("synthetic", "imagefolder", "csv");
 
   public RunConfig {
     ContentKeys.require(method, "method");
@@ -25,8 +47,53 @@ public record RunConfig(
     if (model == null) throw new IllegalArgumentException("model is required");
     if (train == null) throw new IllegalArgumentException("train is required");
     if (shots < 0) throw new IllegalArgumentException("shots must be >= 0 (0 = all images), got " + shots);
-    if (!protocol.equals("base2novel") && !protocol.equals("all"))
-      throw new IllegalArgumentException("protocol must be 'base2novel' or 'all', got '" + protocol + "'");
+    if (!PROTOCOLS.contains(protocol))
+      throw new IllegalArgumentException("protocol must be one of " + PROTOCOLS + ", got '" + protocol + "'");
+    targets = checkTargets(protocol, dataset, targets);
+  }
+
+  /** A run without cross-dataset targets (protocols {@code base2novel} and {@code all}). */
+  public RunConfig(DatasetRef dataset, ModelRef model, String method, int shots, int seed, String protocol,
+      TrainParams train) {
+    this(dataset, model, method, shots, seed, protocol, train, List.of());
+  }
+
+  /**
+   * The target rules shared by run configs and campaign specs: {@code cross-dataset} needs at least
+   * one target, other protocols none; no target may be the source or appear twice.
+   *
+   * @return the targets as an immutable list (empty for null)
+   */
+  static List<DatasetRef> checkTargets(String protocol, DatasetRef source, List<DatasetRef> targets) {
+    List<DatasetRef> t = targets == null ? List.of() : targets;
+    if (t.stream().anyMatch(java.util.Objects::isNull)) throw new IllegalArgumentException("targets[] must not be null");
+    if (CROSS_DATASET.equals(protocol) && t.isEmpty())
+      throw new IllegalArgumentException("protocol 'cross-dataset' needs at least one target dataset (targets: [...]): "
+          + "the prompt trained on the source is evaluated on the targets");
+    if (!CROSS_DATASET.equals(protocol) && !t.isEmpty())
+      throw new IllegalArgumentException("targets are only evaluated with protocol 'cross-dataset', got protocol '"
+          + protocol + "'; set protocol: cross-dataset or remove targets");
+    List<DatasetRef> seen = new ArrayList<>();
+    for (DatasetRef d : t) {
+      if (source != null && sameDataset(source, d))
+        throw new IllegalArgumentException("target '" + d.name() + "' is the source dataset; cross-dataset targets "
+            + "must be other datasets (the source is already evaluated on its own test split)");
+      for (DatasetRef s : seen)
+        if (sameDataset(s, d)) throw new IllegalArgumentException("target '" + d.name() + "' is listed twice");
+      seen.add(d);
+    }
+    return List.copyOf(t);
+  }
+
+  /**
+   * Whether two refs name the same dataset: same registry name, except for the generic kinds
+   * (synthetic, imagefolder, csv), which are the same only with the same root or fingerprint.
+   */
+  static boolean sameDataset(DatasetRef a, DatasetRef b) {
+    if (!a.name().equalsIgnoreCase(b.name())) return false;
+    if (!GENERIC_NAMES.contains(a.name().toLowerCase(Locale.ROOT))) return true;
+    return a.root().equals(b.root())
+        || a.fingerprint() != null && !a.fingerprint().isBlank() && a.fingerprint().equals(b.fingerprint());
   }
 
   /** Human-readable MLflow run name, e.g. {@code coop-synthetic-4s-seed1}. */

@@ -1,6 +1,7 @@
 package ai.promptline.workflows.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /** Payload records passed between the run workflow and its activities. All small by design. */
@@ -43,13 +44,53 @@ public final class Stages {
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record EvalInput(StageInput run, SplitResult split, FeatureResult features, TrainResult trained) {}
 
-  /** Accuracies in percent; {@code hm} = 2·base·novel/(base+novel), 0 when both are 0. */
+  /**
+   * Accuracies in percent; {@code hm} = 2·base·novel/(base+novel), 0 when both are 0. With
+   * protocols {@code all} and {@code cross-dataset}, {@code accBase} is the accuracy on all classes
+   * of the source. {@code targets}: cross-dataset results in target order, empty otherwise (and for
+   * result records written before targets existed; left out of the JSON when empty).
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record EvalResult(double accBase, double accNovel, double hm, int baseTotal, int novelTotal) {
+  public record EvalResult(double accBase, double accNovel, double hm, int baseTotal, int novelTotal,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) List<TargetResult> targets) {
+    public EvalResult {
+      targets = targets == null ? List.of() : List.copyOf(targets);
+    }
+
+    public EvalResult(double accBase, double accNovel, double hm, int baseTotal, int novelTotal) {
+      this(accBase, accNovel, hm, baseTotal, novelTotal, List.of());
+    }
+
     public static double harmonicMean(double base, double novel) {
       return base + novel == 0 ? 0 : 2 * base * novel / (base + novel);
     }
+
+    public EvalResult withTargets(List<TargetResult> results) {
+      return new EvalResult(accBase, accNovel, hm, baseTotal, novelTotal, results);
+    }
+
+    /** Mean of the target accuracies (each target weighs the same, as in the papers' tables); NaN without targets. */
+    public double targetMean() {
+      return targets.stream().mapToDouble(TargetResult::accuracy).average().orElse(Double.NaN);
+    }
   }
+
+  /**
+   * A cross-dataset target's full test split, stored as an index blob
+   * ({@code runs/<key>/targets/<dataset>.json}: class names in label order, template, items).
+   *
+   * @param dataset the dataset's canonical name (as the reader reports it)
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record TargetSplit(String dataset, BlobRef index, String fingerprint, String template, int classes, int testItems) {}
+
+  /** What the target evaluation needs: the run, the target as configured, its split and the trained prompt. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record TargetInput(StageInput run, DatasetRef target, TargetSplit split, TrainResult trained) {}
+
+  /** The trained prompt's accuracy (percent) on a target's full test split over the target's own classes. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record TargetResult(String dataset, String fingerprint, double accuracy, int total) {}
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record LogInput(
