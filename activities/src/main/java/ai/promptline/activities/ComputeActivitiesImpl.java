@@ -104,7 +104,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StringBuilder list = new StringBuilder();
     for (SplitIndex.Item i : items) list.append(i.path()).append('\t').append(i.label()).append('\n');
     String transform = views == 0 ? "test" + size : "train" + size + "x" + views + "s" + c.seed();
-    String key = "features/" + ModelCache.key(FEATURE_VERSION, c.model().sha256(), c.dataset().name(),
+    // the precision joins the model digest only when not fp32, so fp32 cache keys are unchanged
+    String model = c.model().isFp32() ? c.model().sha256() : c.model().sha256() + "@" + c.model().precision();
+    String key = "features/" + ModelCache.key(FEATURE_VERSION, model, c.dataset().name(),
         String.valueOf(c.dataset().fingerprint()), transform, ModelCache.key(list.toString())) + ".safetensors";
     Optional<byte[]> existing = backends.store().find(key);
     if (existing.isPresent())
