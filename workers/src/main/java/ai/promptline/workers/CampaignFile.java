@@ -30,7 +30,7 @@ import java.util.Map;
  * <pre>
  * name: my-campaign
  * experiment: coop-base2novel
- * model: {name: ViT-B/16, weights: /models/ViT-B-16.pt}
+ * model: {name: ViT-B/16, weights: /models/ViT-B-16.pt}   # optional precision: fp32 (default) | fp16 | bf16
  * datasets: [{name: eurosat, root: /data/eurosat}]
  * methods:
  *   - name: zsclip
@@ -45,7 +45,12 @@ public record CampaignFile(
     String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
     List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds) {
 
-  public record Model(String name, String weights, String sha256) {}
+  /** {@code precision}: fp32 (default, absent), fp16 or bf16 — the frozen towers' compute precision. */
+  public record Model(String name, String weights, String sha256, String precision) {
+    public Model(String name, String weights, String sha256) {
+      this(name, weights, sha256, null);
+    }
+  }
 
   public record Dataset(String name, String root) {}
 
@@ -93,7 +98,7 @@ public record CampaignFile(
       ms.add(new MethodSpec(m.name(), trainParams(m)));
     }
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
-        new ModelRef(require(model.name(), "model.name"), weights.toString(), sha), ms,
+        new ModelRef(require(model.name(), "model.name"), weights.toString(), sha, model.precision()), ms,
         shots == null ? List.of(16) : shots, seeds == null ? List.of(1, 2, 3) : seeds,
         protocol == null ? "base2novel" : protocol, maxParallel == null ? 1 : maxParallel,
         heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds);
