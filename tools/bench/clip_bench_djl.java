@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
+import ai.promptline.ml.clip.Precision;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,16 +16,17 @@ public class ClipBenchDjl {
     int imgBatch = Integer.parseInt(args[0]);
     int txtBatch = Integer.parseInt(args[1]);
     int iters = Integer.parseInt(args[2]);
+    Precision precision = Precision.parse(args.length > 3 ? args[3] : "fp32");
     ClipConfig cfg = ClipConfig.vitB16();
-    try (NDManager m = NDManager.newBaseManager(); ClipModel model = ClipModel.random(cfg, 0, m)) {
+    try (NDManager m = NDManager.newBaseManager(); ClipModel model = ClipModel.random(cfg, 0, m, precision)) {
       NDArray px = m.randomNormal(0, 1, new Shape(imgBatch, 3, 224, 224), DataType.FLOAT32);
       List<String> texts = new ArrayList<>();
       for (int i = 0; i < txtBatch; i++) texts.add("a photo of a " + (i % 2 == 0 ? "dog" : "small red car") + " number " + i + ".");
       NDArray ids = m.create(ClipTokenizer.getDefault().tokenize(texts));
       double img = time(() -> model.encodeImage(px), m, iters) ;
       double txt = time(() -> model.encodeText(ids), m, iters);
-      System.out.printf("{\"impl\":\"djl\",\"images_per_s\":%.3f,\"sequences_per_s\":%.3f,\"img_batch\":%d,\"txt_batch\":%d}%n",
-          imgBatch / img, txtBatch / txt, imgBatch, txtBatch);
+      System.out.printf("{\"impl\":\"djl\",\"images_per_s\":%.3f,\"sequences_per_s\":%.3f,\"img_batch\":%d,\"txt_batch\":%d,\"precision\":\"%s\"}%n",
+          imgBatch / img, txtBatch / txt, imgBatch, txtBatch, precision);
     }
   }
 

@@ -197,6 +197,7 @@ class Block(nn.Module):
 
     def forward(self, x, mask):
         h = self.ln_1(x)
+        mask = None if mask is None else mask.to(dtype=x.dtype)  # reference: attn_mask.to(x.dtype)
         x = x + self.attn(h, h, h, need_weights=False, attn_mask=mask)[0]
         return x + self.mlp(self.ln_2(x))
 
@@ -312,6 +313,7 @@ class ResNet(nn.Module):
         self.attnpool = AttentionPool(res // 32, w * 32, heads, out)
 
     def forward(self, x):
+        x = x.type(self.conv1.weight.dtype)
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.relu(self.bn2(self.conv2(x)))
         x = self.avgpool(F.relu(self.bn3(self.conv3(x))))
@@ -339,11 +341,15 @@ class CLIP(nn.Module):
         L = c["contextLength"]
         self.register_buffer("attn_mask", torch.full((L, L), float("-inf")).triu(1), persistent=False)
 
+    @property
+    def dtype(self):
+        return self.visual.conv1.weight.dtype  # fp32 unless convert_weights() was applied
+
     def encode_image(self, image):
-        return self.visual(image)
+        return self.visual(image.type(self.dtype))
 
     def encode_text_embeddings(self, x, eot, mask=None, deep=None, readout=None):
-        x = x + self.positional_embedding[: x.shape[1]]
+        x = x.type(self.dtype) + self.positional_embedding[: x.shape[1]].type(self.dtype)
         x = x.permute(1, 0, 2)
         x = self.transformer(x, mask=self.attn_mask if mask is None else mask, deep=deep)
         x = self.ln_final(x.permute(1, 0, 2))
@@ -360,6 +366,30 @@ class CLIP(nn.Module):
         f = f / f.norm(dim=1, keepdim=True)
         t = t / t.norm(dim=1, keepdim=True)
         return self.logit_scale.exp() * f @ t.t()
+
+
+def convert_weights(model, dtype=torch.float16):
+    """The reference convert_weights (methods.md 2.6), with the target dtype as a parameter:
+    Conv/Linear weights+biases, MHA in/q/k/v projection weights and in_proj_bias, and the
+    text_projection / proj parameters; embeddings, LayerNorm, BatchNorm and logit_scale stay fp32."""
+    def cast(m):
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            m.weight.data = m.weight.data.to(dtype)
+            if m.bias is not None:
+                m.bias.data = m.bias.data.to(dtype)
+        if isinstance(m, nn.MultiheadAttention):
+            for attr in ["in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight",
+                         "in_proj_bias", "bias_k", "bias_v"]:
+                t = getattr(m, attr)
+                if t is not None:
+                    t.data = t.data.to(dtype)
+        for name in ["text_projection", "proj"]:
+            if hasattr(m, name):
+                t = getattr(m, name)
+                if t is not None:
+                    t.data = t.data.to(dtype)
+    model.apply(cast)
+    return model
 
 
 def build(c, sd):

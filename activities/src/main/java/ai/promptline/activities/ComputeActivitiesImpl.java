@@ -91,16 +91,16 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), clip.config().embedDim(), views, hit);
   }
 
-  /**
-   * Features of {@code items} under one transform, content-keyed by model, dataset, items and
-   * transform. {@code views == 0} means the test transform; otherwise {@code views} augmented
-   * passes of the train transform seeded by the run seed, stacked {@code [V, N, E]}.
-   */
   /** One cached feature blob and whether it was already there (absent parts count as hits). */
   private record Cached(BlobRef ref, boolean hit) {
     static final Cached NONE = new Cached(null, true);
   }
 
+  /**
+   * Features of {@code items} under one transform, content-keyed by model, dataset, items and
+   * transform. {@code views == 0} means the test transform; otherwise {@code views} augmented
+   * passes of the train transform seeded by the run seed, stacked {@code [V, N, E]}.
+   */
   private Cached cached(RunConfig c, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
       ClipModel clip) {
     return cached(c, c.dataset().name(), String.valueOf(c.dataset().fingerprint()), kind, size, views, items, root, clip);
@@ -112,7 +112,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StringBuilder list = new StringBuilder();
     for (SplitIndex.Item i : items) list.append(i.path()).append('\t').append(i.label()).append('\n');
     String transform = views == 0 ? "test" + size : "train" + size + "x" + views + "s" + c.seed();
-    String key = "features/" + ModelCache.key(FEATURE_VERSION, c.model().sha256(), dataset, fingerprint, transform,
+    // the precision joins the model digest only when not fp32, so fp32 cache keys are unchanged
+    String model = c.model().isFp32() ? c.model().sha256() : c.model().sha256() + "@" + c.model().precision();
+    String key = "features/" + ModelCache.key(FEATURE_VERSION, model, dataset, fingerprint, transform,
         ModelCache.key(list.toString())) + ".safetensors";
     Optional<byte[]> existing = backends.store().find(key);
     if (existing.isPresent())

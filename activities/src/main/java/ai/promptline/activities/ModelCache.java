@@ -2,6 +2,7 @@ package ai.promptline.activities;
 
 import ai.djl.ndarray.NDManager;
 import ai.promptline.ml.clip.ClipModel;
+import ai.promptline.ml.clip.Precision;
 import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.ModelRef;
 import java.io.IOException;
@@ -16,7 +17,8 @@ import java.util.HexFormat;
 /**
  * Keeps the last loaded frozen CLIP in memory, since consecutive runs on a worker usually share
  * it. The weights file is verified against the SHA-256 the campaign recorded, so every worker
- * computes with the same bytes.
+ * computes with the same bytes. The cache is keyed on the file and the precision (an fp16 copy is
+ * a different model).
  */
 public final class ModelCache implements AutoCloseable {
   private String loadedKey;
@@ -24,7 +26,7 @@ public final class ModelCache implements AutoCloseable {
   private NDManager manager;
 
   public synchronized ClipModel get(ModelRef ref) {
-    String key = ref.weights() + "@" + ref.sha256();
+    String key = ref.weights() + "@" + ref.sha256() + "@" + ref.precision();
     if (key.equals(loadedKey)) return model;
     close();
     Path path = Path.of(ref.weights());
@@ -36,7 +38,7 @@ public final class ModelCache implements AutoCloseable {
     }
     manager = NDManager.newBaseManager();
     try {
-      model = ClipModel.load(path, manager);
+      model = ClipModel.load(path, manager, Precision.parse(ref.precision()));
     } catch (IOException e) {
       manager.close();
       throw Failures.invalidInput("cannot load CLIP weights " + path + ": " + e.getMessage(), e);

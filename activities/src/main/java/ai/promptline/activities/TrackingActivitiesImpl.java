@@ -97,6 +97,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     params.put("campaign.runs", String.valueOf(spec.expand().size()));
     params.put("model.name", spec.model().name());
     params.put("model.sha256", String.valueOf(spec.model().sha256()));
+    params.put("model.precision", spec.model().precision());
     tracker().log(id, params, List.of(), Map.of());
     return id;
   }

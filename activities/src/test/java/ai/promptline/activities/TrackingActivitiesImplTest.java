@@ -59,7 +59,8 @@ class TrackingActivitiesImplTest {
     assertFalse(p.keySet().stream().anyMatch(k -> k.equals("dataset") || k.equals("train") || k.equals("model")),
         "nested objects are flattened, not stringified");
     assertEquals(p.keySet().stream().sorted().toList(), List.copyOf(p.keySet()), "sorted keys");
-    assertEquals(2 + 2 + 4 + 10, p.size(), "dataset 2, model 2, run 4, train 10: " + p.keySet());
+    assertEquals("fp32", p.get("model.precision"));
+    assertEquals(2 + 3 + 4 + 10, p.size(), "dataset 2, model 3, run 4, train 10: " + p.keySet());
   }
 
   @Test

@@ -10,6 +10,7 @@ import ai.promptline.ml.clip.ClipCheckpoints;
 import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
+import ai.promptline.ml.clip.Precision;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,9 +46,16 @@ public final class ClipCommand implements Runnable {
 
   /** Opens a checkpoint, verifying it against the official digest when a model name is given. */
   static ClipModel open(Path weights, String modelName, NDManager manager) throws Exception {
-    if (modelName != null) ClipCheckpoints.verify(modelName, weights);
-    return ClipModel.load(weights, manager);
+    return open(weights, modelName, manager, Precision.FP32);
   }
+
+  static ClipModel open(Path weights, String modelName, NDManager manager, Precision precision) throws Exception {
+    if (modelName != null) ClipCheckpoints.verify(modelName, weights);
+    return ClipModel.load(weights, manager, precision);
+  }
+
+  static final String PRECISION_HELP = "precision of the frozen towers: fp32 (default), fp16, bf16 (bf16 is emulated"
+      + " in fp32 storage with bf16 rounding: DJL 0.36 has no bfloat16 tensors)";
 
   @Command(name = "tokenize", description = "Print CLIP token ids (with SOT/EOT, no padding), one line per text.")
   static final class Tokenize implements Callable<Integer> {
@@ -89,6 +97,9 @@ public final class ClipCommand implements Runnable {
     @Option(names = "--template", defaultValue = "a photo of a {}.", description = "prompt template, {} = label (default: ${DEFAULT-VALUE})")
     String template;
 
+    @Option(names = "--precision", defaultValue = "fp32", description = PRECISION_HELP)
+    String precision;
+
     @Override
     public Integer call() throws Exception {
       List<String> names = new ArrayList<>();
@@ -97,7 +108,8 @@ public final class ClipCommand implements Runnable {
       if (!template.contains("{}")) throw new IllegalArgumentException("--template must contain {}");
       List<String> prompts = names.stream().map(n -> template.replace("{}", n)).toList();
       PrintWriter out = spec.commandLine().getOut();
-      try (NDManager manager = NDManager.newBaseManager(); ClipModel clip = open(weights, model, manager)) {
+      Precision prec = Precision.parse(precision);
+      try (NDManager manager = NDManager.newBaseManager(); ClipModel clip = open(weights, model, manager, prec)) {
         ClipConfig c = clip.config();
         int r = c.imageResolution();
         float[] px = Transforms.test(r).apply(Images.readRgb(image), 0, 0); // PIL-exact CLIP test transform
@@ -122,10 +134,14 @@ public final class ClipCommand implements Runnable {
     @Option(names = "--model", description = "official model name: verify the file's SHA-256")
     String model;
 
+    @Option(names = "--precision", defaultValue = "fp32", description = PRECISION_HELP)
+    String precision;
+
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      try (NDManager manager = NDManager.newBaseManager(); ClipModel clip = open(weights, model, manager)) {
+      Precision prec = Precision.parse(precision);
+      try (NDManager manager = NDManager.newBaseManager(); ClipModel clip = open(weights, model, manager, prec)) {
         ClipConfig c = clip.config();
         out.println("file:        " + weights);
         out.println("format:      " + clip.sourceFormat());
@@ -135,7 +151,10 @@ public final class ClipCommand implements Runnable {
             .orElse("no (not an official OpenAI file)");
         out.println("official:    " + official);
         out.println("dtypes:      " + clip.storedDtypes().entrySet().stream()
-            .map(e -> e.getKey() + "×" + e.getValue()).collect(Collectors.joining(", ")) + " (computed in fp32)");
+            .map(e -> e.getKey() + "×" + e.getValue()).collect(Collectors.joining(", ")) + " (stored)");
+        out.println("precision:   " + prec + (prec.isEmulated() ? " (emulated: fp32 tensors holding bf16 values)" : ""));
+        clip.dtypeGroups().forEach((group, dts) -> out.printf("  %-34s %s%n", group + ":", dts.entrySet().stream()
+            .map(e -> e.getKey().toLowerCase(java.util.Locale.ROOT) + "×" + e.getValue()).collect(Collectors.joining(", "))));
         out.printf("parameters:  %,d%n", clip.parameterCount());
         if (c.visionKind() == ClipConfig.VisionKind.VIT) {
           out.printf("vision:      ViT %dpx patch %d, width %d, %d layers, %d heads%n",

@@ -31,7 +31,7 @@ import java.util.Map;
  * <pre>
  * name: my-campaign
  * experiment: coop-base2novel
- * model: {name: ViT-B/16, weights: /models/ViT-B-16.pt}
+ * model: {name: ViT-B/16, weights: /models/ViT-B-16.pt}   # optional precision: fp32 (default) | fp16 | bf16
  * datasets: [{name: eurosat, root: /data/eurosat}]
  * methods:
  *   - name: zsclip
@@ -58,7 +58,12 @@ public record CampaignFile(
     this(name, experiment, model, datasets, methods, shots, seeds, protocol, maxParallel, heartbeatTimeoutSeconds, null);
   }
 
-  public record Model(String name, String weights, String sha256) {}
+  /** {@code precision}: fp32 (default, absent), fp16 or bf16 — the frozen towers' compute precision. */
+  public record Model(String name, String weights, String sha256, String precision) {
+    public Model(String name, String weights, String sha256) {
+      this(name, weights, sha256, null);
+    }
+  }
 
   public record Dataset(String name, String root) {}
 
@@ -133,7 +138,7 @@ public record CampaignFile(
       ms.add(new MethodSpec(m.name(), trainParams(m)));
     }
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
-        new ModelRef(require(model.name(), "model.name"), weights.toString(), sha), ms,
+        new ModelRef(require(model.name(), "model.name"), weights.toString(), sha, model.precision()), ms,
         shots == null ? List.of(16) : shots, seeds == null ? List.of(1, 2, 3) : seeds,
         proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts);
   }

@@ -92,6 +92,17 @@ class CliErrorsTest {
   }
 
   @Test
+  void unknownModelPrecision_isRefusedWithTheAcceptedValues() throws Exception {
+    DemoAssets.Assets a = DemoAssets.ensure(dir.resolve("assets"));
+    Path f = dir.resolve("c.yaml");
+    Files.writeString(f, "name: x\nmodel: {name: tiny, weights: " + a.weights() + ", precision: fp8}\n"
+        + "datasets: [{name: Synthetic, root: " + a.datasetRoot() + "}]\nmethods: [{name: zsclip}]\n");
+    CliRun r = CliRun.of("campaign", "plan", f.toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("model.precision") && r.err().contains("fp32, fp16, bf16"), r.err());
+  }
+
+  @Test
   void wrongWeightsHash_isRefused() throws Exception {
     DemoAssets.Assets a = DemoAssets.ensure(dir.resolve("assets"));
     Path f = dir.resolve("c.yaml");

@@ -38,6 +38,20 @@ class ClipCommandTest {
   }
 
   @Test
+  void precisionOptionLoadsLowPrecisionTowers(@TempDir Path dir) throws Exception {
+    Path w = dir.resolve("tiny.safetensors");
+    assertEquals(0, CliRun.of("clip", "random-weights", "--preset", "tiny-vit", "--seed", "3", "--out", w.toString()).code());
+    CliRun fp16 = CliRun.of("clip", "inspect", "--weights", w.toString(), "--precision", "fp16");
+    assertEquals(0, fp16.code(), fp16.err());
+    assertTrue(fp16.out().contains("precision:   fp16"), fp16.out());
+    assertTrue(fp16.out().matches("(?s).*conv/linear/attention/projection:\\s+float16×\\d+.*"), fp16.out());
+    assertTrue(fp16.out().matches("(?s).*layernorm:\\s+float32×\\d+.*"), fp16.out());
+    CliRun bad = CliRun.of("clip", "inspect", "--weights", w.toString(), "--precision", "int8");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("fp32, fp16, bf16"), bad.err());
+  }
+
+  @Test
   void wrongModelNameOrDigestIsOneClearError(@TempDir Path dir) throws Exception {
     Path w = dir.resolve("tiny.safetensors");
     CliRun.of("clip", "random-weights", "--out", w.toString());

@@ -50,6 +50,30 @@ class ContentKeysTest {
     assertNotEquals(ContentKeys.runKey(config("/data", 1)), ContentKeys.runKey(otherWeights));
   }
 
+  /** Keys computed before ModelRef gained {@code precision}: fp32 configs must keep them. */
+  @Test
+  void fp32Keys_arePinned() {
+    assertEquals("435f0f3c800f140c3e16e25f0215bf2f1b97fdeecd52c08752fe9bc72bc32bc5", ContentKeys.runKey(config("/data", 1)));
+    assertEquals("e462c7cf4c70fbd231dc92f467ac8d6595e7fa5956f19d3882c549deee8a84ff", ContentKeys.campaignKey(spec(1, 0)));
+  }
+
+  @Test
+  void precision_entersTheKeyOnlyWhenNotFp32() {
+    RunConfig fp32 = config("/data", 1);
+    RunConfig explicit32 = withModel(fp32, fp32.model().withPrecision("FP32"));
+    RunConfig fp16 = withModel(fp32, fp32.model().withPrecision("fp16"));
+    RunConfig bf16 = withModel(fp32, fp32.model().withPrecision("bf16"));
+    assertEquals(ContentKeys.runKey(fp32), ContentKeys.runKey(explicit32));
+    assertNotEquals(ContentKeys.runKey(fp32), ContentKeys.runKey(fp16));
+    assertNotEquals(ContentKeys.runKey(fp16), ContentKeys.runKey(bf16));
+    var e = assertThrows(IllegalArgumentException.class, () -> fp32.model().withPrecision("int8"));
+    assertTrue(e.getMessage().contains("model.precision") && e.getMessage().contains("fp16"), e.getMessage());
+  }
+
+  private static RunConfig withModel(RunConfig c, ModelRef m) {
+    return new RunConfig(c.dataset(), m, c.method(), c.shots(), c.seed(), c.protocol(), c.train());
+  }
+
   @Test
   void canonicalJson_sortsKeysAtEveryLevel() {
     String json = ContentKeys.canonicalJson(config("/data", 1));

@@ -19,7 +19,7 @@ import java.util.Map;
  * {@link VisionInput}.
  *
  * <p><b>Ownership.</b> The model owns its weights in a private sub-manager, closed by {@link
- * #close()}. Weights are fp32 and never require gradients. Every encode call computes in a
+ * #close()}. Weights never require gradients. Every encode call computes in a
  * temporary sub-manager of the caller's input array and attaches only the result to the caller's
  * manager, so long training loops do not accumulate intermediates; autograd keeps the tensors it
  * needs for {@code backward} itself.
@@ -27,6 +27,12 @@ import java.util.Map;
  * <p><b>Gradients.</b> All ops are autograd-aware PyTorch-engine NDArray ops. A caller tensor with
  * {@code setRequiresGradient(true)} spliced in through a hook receives its gradient inside a DJL
  * {@code GradientCollector}.
+ *
+ * <p><b>Precision.</b> Under {@link Precision#FP32} everything is fp32. Under FP16/BF16 the weights
+ * that the reference {@code convert_weights} casts are held in that dtype and the towers compute in
+ * it (embeddings cast at use, LayerNorm in fp32 on an upcast input, see {@link Precision}); inputs
+ * and caller tensors spliced in through hooks are cast to the model dtype at the splice (autograd
+ * carries the gradient back to the caller's fp32 tensor), and features are returned as fp32.
  */
 public final class ClipModel implements AutoCloseable {
   private final ClipConfig config;
@@ -41,20 +47,32 @@ public final class ClipModel implements AutoCloseable {
   private final VisionTower vision;
   private final float logitScale;
   private final String sha256;
+  private final Precision precision;
+  private final Numerics num;
   private String sourceFormat = "in-memory state dict";
   private Map<String, Integer> storedDtypes = Map.of();
 
-  private ClipModel(ClipConfig config, Map<String, NDArray> sd, NDManager manager, String sha256) {
+  private ClipModel(ClipConfig config, Map<String, NDArray> sd, NDManager manager, String sha256, Precision precision) {
     this.config = config;
     this.manager = manager;
     this.sha256 = sha256;
+    this.precision = precision;
+    this.num = new Numerics(precision);
     Map<String, NDArray> w = new LinkedHashMap<>();
     for (Map.Entry<String, NDArray> e : sd.entrySet()) {
       NDArray a = e.getValue();
-      if (a.getDataType() != DataType.FLOAT32 && !e.getKey().endsWith("num_batches_tracked")) {
-        NDArray f = a.toType(DataType.FLOAT32, false);
-        a.close();
-        a = f;
+      if (!e.getKey().endsWith("num_batches_tracked")) {
+        DataType target = precision.storageTypeOf(e.getKey());
+        if (a.getDataType() != target) {
+          NDArray f = a.toType(target, false); // fp16 storages: exact to fp32, identity to fp16
+          a.close();
+          a = f;
+        }
+        if (precision.isEmulated() && Precision.castsToModelDtype(e.getKey())) {
+          NDArray r = Numerics.roundBf16(a); // convert_weights to bfloat16, held in fp32
+          a.close();
+          a = r;
+        }
       }
       a.attach(manager);
       if (a.hasGradient()) a.setRequiresGradient(false);
@@ -66,10 +84,10 @@ public final class ClipModel implements AutoCloseable {
     lnFinalW = w.get("ln_final.weight");
     lnFinalB = w.get("ln_final.bias");
     textProjection = w.get("text_projection");
-    text = new Transformer(w, "transformer.", config.textLayers(), config.textWidth(), config.textHeads());
+    text = new Transformer(w, "transformer.", config.textLayers(), config.textWidth(), config.textHeads(), num);
     vision = config.visionKind() == ClipConfig.VisionKind.VIT
-        ? new VisionTransformerTower(config, w)
-        : new ModifiedResNetTower(config, w, manager);
+        ? new VisionTransformerTower(config, w, num)
+        : new ModifiedResNetTower(config, w, manager, num);
     logitScale = (float) Math.exp(w.get("logit_scale").toType(DataType.FLOAT32, false).getFloat());
   }
 
@@ -82,6 +100,14 @@ public final class ClipModel implements AutoCloseable {
    * @param manager parent manager; the model creates and owns a sub-manager
    */
   public static ClipModel load(Path weightsFile, NDManager manager) throws IOException {
+    return load(weightsFile, manager, Precision.FP32);
+  }
+
+  /**
+   * As {@link #load(Path, NDManager)} with the towers in {@code precision}; the model lives on the
+   * manager's device.
+   */
+  public static ClipModel load(Path weightsFile, NDManager manager, Precision precision) throws IOException {
     NDManager own = manager.newSubManager();
     try {
       CheckpointReader.Checkpoint ck = CheckpointReader.read(weightsFile, own);
@@ -91,7 +117,7 @@ public final class ClipModel implements AutoCloseable {
       for (Map.Entry<String, NDArray> e : ck.stateDict().entrySet()) {
         if (!sd.containsKey(e.getKey())) e.getValue().close(); // e.g. TorchScript attn_mask attributes
       }
-      ClipModel model = new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile));
+      ClipModel model = new ClipModel(cfg, sd, own, ClipCheckpoints.sha256(weightsFile), precision);
       model.sourceFormat = ck.format();
       model.storedDtypes = Map.copyOf(ck.storedDtypes());
       return model;
@@ -111,16 +137,29 @@ public final class ClipModel implements AutoCloseable {
 
   /** As {@link #fromStateDict(Map)} with an explicit config (tiny models with custom head counts). */
   public static ClipModel fromStateDict(Map<String, NDArray> stateDict, ClipConfig config) {
+    return fromStateDict(stateDict, config, Precision.FP32);
+  }
+
+  /** As {@link #fromStateDict(Map, ClipConfig)} with the towers in {@code precision}. */
+  public static ClipModel fromStateDict(Map<String, NDArray> stateDict, ClipConfig config, Precision precision) {
     if (stateDict.isEmpty()) throw new IllegalArgumentException("empty state dict");
     ClipWeights.validate(config, shapes(stateDict), false);
     NDManager own = stateDict.values().iterator().next().getManager().newSubManager();
-    return new ClipModel(config, keepExpected(config, stateDict), own, null);
+    return new ClipModel(config, keepExpected(config, stateDict), own, null, precision);
   }
 
   /** A model with {@link ClipWeights#random deterministic random weights}. */
   public static ClipModel random(ClipConfig config, long seed, NDManager manager) {
+    return random(config, seed, manager, Precision.FP32);
+  }
+
+  /**
+   * As {@link #random(ClipConfig, long, NDManager)} with the towers in {@code precision} (the fp32
+   * random values rounded to the dtype, as {@code convert_weights} does).
+   */
+  public static ClipModel random(ClipConfig config, long seed, NDManager manager, Precision precision) {
     NDManager own = manager.newSubManager();
-    return new ClipModel(config, ClipWeights.random(config, seed, own), own, null);
+    return new ClipModel(config, ClipWeights.random(config, seed, own), own, null, precision);
   }
 
   static Map<String, Shape> shapes(Map<String, NDArray> sd) {
@@ -146,6 +185,32 @@ public final class ClipModel implements AutoCloseable {
     return config;
   }
 
+  /** The precision the towers compute in. */
+  public Precision precision() {
+    return precision;
+  }
+
+  /**
+   * In-memory dtypes of the weights, grouped as the reference {@code convert_weights} treats them
+   * (group → dtype → tensor count), e.g. {@code linear/conv/projection → {FLOAT16: 20}}.
+   */
+  public Map<String, Map<String, Integer>> dtypeGroups() {
+    Map<String, Map<String, Integer>> out = new java.util.TreeMap<>();
+    weights.forEach((k, v) -> out.computeIfAbsent(weightGroup(k), g -> new java.util.TreeMap<>())
+        .merge(v.getDataType().name(), 1, Integer::sum));
+    return out;
+  }
+
+  /** The group of a state-dict entry used by {@link #dtypeGroups()}. */
+  static String weightGroup(String name) {
+    if (Precision.castsToModelDtype(name)) return "conv/linear/attention/projection";
+    if (name.equals("logit_scale")) return "logit_scale";
+    if (name.contains("embedding")) return "embeddings";
+    if (name.contains("ln_")) return "layernorm";
+    if (name.matches("visual\\.(bn\\d|layer\\d+\\.\\d+\\.(bn\\d|downsample\\.2))\\..*")) return "batchnorm";
+    return "other";
+  }
+
   /** {@code exp(logit_scale)}, the temperature applied to cosine similarities. */
   public float logitScale() {
     return logitScale;
@@ -161,7 +226,7 @@ public final class ClipModel implements AutoCloseable {
     return sourceFormat;
   }
 
-  /** Stored dtypes of the checkpoint's tensors (dtype → tensor count); weights are fp32 in memory. */
+  /** Stored dtypes of the checkpoint's tensors (dtype → tensor count); see {@link #dtypeGroups()} for memory. */
   public Map<String, Integer> storedDtypes() {
     return storedDtypes;
   }
@@ -212,6 +277,7 @@ public final class ClipModel implements AutoCloseable {
       } else {
         x = in.embeddings(); // caller-owned: never attached; the first op below creates a new array
       }
+      x = toModelDtype(x, scope); // differentiable cast at the splice: gradients reach fp32 prompts
       Shape s = x.getShape();
       if (s.dimension() != 3 || s.get(2) != config.textWidth()) {
         throw new IllegalArgumentException("text input must be [N,L," + config.textWidth() + "], got " + s);
@@ -221,33 +287,34 @@ public final class ClipModel implements AutoCloseable {
       if (len > config.contextLength()) {
         throw new IllegalArgumentException("text length " + len + " exceeds context " + config.contextLength());
       }
-      x = x.add(positional.get(scope, new NDIndex("0:" + len)));
+      x = num.round(x.add(toModelDtype(positional.get(scope, new NDIndex("0:" + len)), scope)));
       adopt(x, scope);
       if (in.appended() != null) {
-        NDArray tok = Transformer.broadcastTokens(in.appended(), x, n, config.textWidth());
+        NDArray tok = num.round(Transformer.broadcastTokens(in.appended(), x, n, config.textWidth()));
         long extra = tok.getShape().get(1);
         if (in.appendedPositional()) {
           if (len + extra > config.contextLength()) {
             throw new IllegalArgumentException("no positional embedding beyond position " + config.contextLength());
           }
-          tok = tok.add(positional.get(scope, new NDIndex(len + ":" + (len + extra))));
+          tok = num.round(tok.add(toModelDtype(positional.get(scope, new NDIndex(len + ":" + (len + extra))), scope)));
         }
         x = NDArrays.concat(new NDList(x, tok), 1);
       }
       long total = x.getShape().get(1);
       AttentionMasks masks = in.masks() != null ? in.masks() : AttentionMasks.of(AttentionMasks.causal((int) total, scope));
       x = text.forward(x, masks, in.replacements(), in.adaptor());
-      x = Transformer.layerNorm(x, lnFinalW, lnFinalB);
+      x = num.round(Transformer.layerNorm(x, lnFinalW, lnFinalB));
       NDArray out;
       if (in.readout() != null) {
-        out = gatherRows(x, in.readout()).matMul(textProjection);
+        out = num.round(gatherRows(x, in.readout()).matMul(textProjection));
       } else {
         NDArray pool = in.poolIndex() != null
             ? in.poolIndex().toType(DataType.INT64, true) : eotIndex(in.tokenIds());
         pool.attach(scope);
         NDArray rows = gatherRows(x, pool.reshape(n, 1));
-        out = rows.reshape(n, config.textWidth()).matMul(textProjection);
+        out = num.round(rows.reshape(n, config.textWidth()).matMul(textProjection));
       }
+      out = Numerics.cast(out, DataType.FLOAT32); // features leave the tower as fp32
       out.attach(caller);
       return out;
     }
@@ -285,12 +352,11 @@ public final class ClipModel implements AutoCloseable {
     NDArray px = in.pixels();
     try (NDManager scope = caller.newSubManager()) {
       VisionInput local = in;
-      if (px.getDataType() != DataType.FLOAT32) {
-        NDArray f = px.toType(DataType.FLOAT32, false);
-        f.attach(scope);
+      NDArray f = toModelDtype(px, scope); // image.type(self.dtype)
+      if (f != px) {
         local = new VisionInput(f, in.appended(), in.replacements(), in.masks(), in.readout(), in.adaptor());
       }
-      NDArray out = vision.forward(local, scope);
+      NDArray out = Numerics.cast(vision.forward(local, scope), DataType.FLOAT32); // features are fp32
       out.attach(caller);
       return out;
     }
@@ -319,6 +385,21 @@ public final class ClipModel implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * The splice: {@code x} (possibly a caller tensor with a gradient) cast differentiably to the model
+   * dtype and rounded; returns {@code x} itself under FP32. The result and every intermediate are
+   * owned by {@code scope}, never by the caller's manager.
+   */
+  private NDArray toModelDtype(NDArray x, NDManager scope) {
+    NDArray y = Numerics.cast(x, num.dtype());
+    if (y == x) {
+      if (!precision.isEmulated()) return x;
+      y = x.mul(1f); // a scope-owned copy, so that the rounding's intermediates land in scope
+    }
+    adopt(y, scope);
+    return num.round(y);
+  }
 
   /** Moves a freshly created intermediate into the call scope. */
   static void adopt(NDArray fresh, NDManager scope) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
@@ -19,6 +20,13 @@ import java.util.Map;
  *
  * <p>BatchNorm runs in eval mode; it is folded at load time into a per-channel scale and shift
  * ({@code scale = γ/√(var+ε)}, {@code shift = β − mean·scale}), which is the same affine map.
+ *
+ * <p>Precision: convolutions and the attention-pool projections run in the model dtype. BatchNorm
+ * keeps fp32 parameters (as {@code convert_weights}); under FP16/BF16 the conv output is upcast to
+ * fp32, the folded fp32 affine map applied, and the result cast back — what PyTorch's CPU/CUDA
+ * {@code batch_norm} does for a half/bfloat16 input with fp32 parameters (it computes
+ * {@code x·α + β} with {@code α = γ·invstd}, {@code β = bias − mean·α} in fp32 and rounds the
+ * output). The attention-pool positional embedding stays fp32 and is cast at use.
  */
 final class ModifiedResNetTower implements VisionTower {
   private static final float BN_EPS = 1e-5f;
@@ -34,9 +42,11 @@ final class ModifiedResNetTower implements VisionTower {
   private final List<Bottleneck> blocks = new ArrayList<>();
   private final NDArray poolPos;
   private final NDArray qW, qB, kW, kB, vW, vB, cW, cB;
+  private final Numerics num;
 
-  ModifiedResNetTower(ClipConfig cfg, Map<String, NDArray> sd, NDManager manager) {
+  ModifiedResNetTower(ClipConfig cfg, Map<String, NDArray> sd, NDManager manager, Numerics num) {
     this.cfg = cfg;
+    this.num = num;
     stem1 = convBn(sd, "visual.conv1", "visual.bn1", 1, manager);
     stem2 = convBn(sd, "visual.conv2", "visual.bn2", 1, manager);
     stem3 = convBn(sd, "visual.conv3", "visual.bn3", 1, manager);
@@ -81,14 +91,16 @@ final class ModifiedResNetTower implements VisionTower {
     return new ConvBn(w, s4, t4, padding);
   }
 
-  private static NDArray apply(ConvBn c, NDArray x, int stride) {
+  private NDArray apply(ConvBn c, NDArray x, int stride) {
     Shape pad = new Shape(c.padding(), c.padding());
-    NDArray y = Conv2d.conv2d(x, c.weight(), null, new Shape(stride, stride), pad).singletonOrThrow();
-    return y.mul(c.scale()).add(c.shift());
+    NDArray y = num.round(Conv2d.conv2d(x, c.weight(), null, new Shape(stride, stride), pad).singletonOrThrow());
+    DataType act = y.getDataType();
+    NDArray bn = Numerics.cast(y, DataType.FLOAT32).mul(c.scale()).add(c.shift());
+    return num.round(Numerics.cast(bn, act));
   }
 
-  private static NDArray avgPool(NDArray x, int k) {
-    return Pool.avgPool2d(x, new Shape(k, k), new Shape(k, k), new Shape(0, 0), false, true);
+  private NDArray avgPool(NDArray x, int k) {
+    return num.round(Pool.avgPool2d(x, new Shape(k, k), new Shape(k, k), new Shape(0, 0), false, true));
   }
 
   @Override
@@ -118,7 +130,7 @@ final class ModifiedResNetTower implements VisionTower {
         NDArray d = b.stride() > 1 ? avgPool(x, b.stride()) : x;
         identity = apply(b.down(), d, 1);
       }
-      x = Activation.relu(out.add(identity));
+      x = Activation.relu(num.round(out.add(identity)));
     }
     return attentionPool(x);
   }
@@ -131,16 +143,18 @@ final class ModifiedResNetTower implements VisionTower {
     int heads = cfg.visionHeads();
     long hd = c / heads;
     x = x.reshape(n, c, hw).transpose(0, 2, 1); // [N, HW, C]
-    x = NDArrays.concat(new NDList(x.mean(new int[] {1}, true), x), 1).add(poolPos);
+    NDArray pos = num.constant(poolPos); // positional_embedding.to(x.dtype)
+    if (pos != poolPos) pos.attach(x.getManager());
+    x = num.round(NDArrays.concat(new NDList(num.round(x.mean(new int[] {1}, true)), x), 1).add(pos));
     long len = hw + 1;
-    NDArray q = Linear.linear(x.get(":, 0:1"), qW, qB).singletonOrThrow();
-    NDArray k = Linear.linear(x, kW, kB).singletonOrThrow();
-    NDArray v = Linear.linear(x, vW, vB).singletonOrThrow();
-    q = q.reshape(n, 1, heads, hd).transpose(0, 2, 1, 3).mul((float) (1.0 / Math.sqrt(hd)));
+    NDArray q = num.round(Linear.linear(x.get(":, 0:1"), qW, qB).singletonOrThrow());
+    NDArray k = num.round(Linear.linear(x, kW, kB).singletonOrThrow());
+    NDArray v = num.round(Linear.linear(x, vW, vB).singletonOrThrow());
+    q = num.round(q.reshape(n, 1, heads, hd).transpose(0, 2, 1, 3).mul((float) (1.0 / Math.sqrt(hd))));
     k = k.reshape(n, len, heads, hd).transpose(0, 2, 3, 1); // [N, H, hd, S]
     v = v.reshape(n, len, heads, hd).transpose(0, 2, 1, 3); // [N, H, S, hd]
-    NDArray out = q.matMul(k).softmax(-1).matMul(v); // [N, H, 1, hd]
+    NDArray out = num.round(num.round(num.round(q.matMul(k)).softmax(-1)).matMul(v)); // [N, H, 1, hd]
     out = out.transpose(0, 2, 1, 3).reshape(n, c);
-    return Linear.linear(out, cW, cB).singletonOrThrow();
+    return num.round(Linear.linear(out, cW, cB).singletonOrThrow());
   }
 }

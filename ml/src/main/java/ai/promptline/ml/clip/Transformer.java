@@ -3,6 +3,7 @@ package ai.promptline.ml.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
@@ -18,6 +19,11 @@ import java.util.Map;
  * the same).
  *
  * <p>Written with plain NDArray ops so autograd reaches prompt tensors that callers splice in.
+ *
+ * <p>Precision ({@link Numerics}): activations are in the model dtype (that of the cast weights) and,
+ * under emulated bf16, every op output is rounded; every LayerNorm runs on an fp32 upcast with the
+ * fp32 parameters and casts back (the reference {@code LayerNorm} subclass); additive masks are
+ * cast to the activation dtype; caller tokens are cast (differentiably) at the splice.
  */
 final class Transformer {
   static final float LN_EPS = 1e-5f;
@@ -31,8 +37,10 @@ final class Transformer {
   private final List<Block> blocks;
   private final int width;
   private final int heads;
+  private final Numerics num;
 
-  Transformer(Map<String, NDArray> sd, String prefix, int layers, int width, int heads) {
+  Transformer(Map<String, NDArray> sd, String prefix, int layers, int width, int heads, Numerics num) {
+    this.num = num;
     this.width = width;
     this.heads = heads;
     this.blocks = new ArrayList<>(layers);
@@ -67,19 +75,30 @@ final class Transformer {
   NDArray forward(NDArray x, AttentionMasks masks, List<TokenReplacement> replacements, BlockAdaptor adaptor) {
     for (int i = 0; i < blocks.size(); i++) {
       for (TokenReplacement r : replacements) {
-        if (r.layer() == i) x = replace(x, r);
+        if (r.layer() == i) x = replace(x, r, num);
       }
       Block b = blocks.get(i);
-      NDArray h = layerNorm(x, b.ln1W(), b.ln1B());
-      x = x.add(attention(h, b, masks.forLayer(i)));
-      x = adaptor.apply(i, x);
-      h = layerNorm(x, b.ln2W(), b.ln2B());
-      h = Linear.linear(h, b.fcW(), b.fcB()).singletonOrThrow();
-      h = quickGelu(h);
-      h = Linear.linear(h, b.projW(), b.projB()).singletonOrThrow();
-      x = x.add(h);
+      NDArray h = num.round(layerNorm(x, b.ln1W(), b.ln1B()));
+      x = num.round(x.add(attention(h, b, masks.forLayer(i))));
+      if (adaptor != BlockAdaptor.NONE) x = applyAdaptor(adaptor, i, x);
+      h = num.round(layerNorm(x, b.ln2W(), b.ln2B()));
+      h = num.round(Linear.linear(h, b.fcW(), b.fcB()).singletonOrThrow());
+      h = quickGelu(h, num);
+      h = num.round(Linear.linear(h, b.projW(), b.projB()).singletonOrThrow());
+      x = num.round(x.add(h));
     }
     return x;
+  }
+
+  /**
+   * Adaptors are caller code with (typically fp32) parameters: under a reduced precision they see an
+   * fp32 upcast of the hidden state and their result is cast back to the activation dtype.
+   */
+  private NDArray applyAdaptor(BlockAdaptor adaptor, int layer, NDArray x) {
+    if (num.precision() == Precision.FP32) return adaptor.apply(layer, x);
+    NDArray y = num.toActivation(adaptor.apply(layer, Numerics.cast(x, DataType.FLOAT32)));
+    if (y.getManager() != x.getManager()) y.attach(x.getManager());
+    return y;
   }
 
   private NDArray attention(NDArray x, Block b, NDArray mask) {
@@ -87,17 +106,18 @@ final class Transformer {
     long n = s.get(0);
     long len = s.get(1);
     long hd = width / heads;
-    NDArray qkv = Linear.linear(x, b.inW(), b.inB()).singletonOrThrow();
+    NDArray qkv = num.round(Linear.linear(x, b.inW(), b.inB()).singletonOrThrow());
     // [N, L, 3, H, hd] -> [3, N, H, L, hd]
     qkv = qkv.reshape(n, len, 3, heads, hd).transpose(2, 0, 3, 1, 4);
-    NDArray q = qkv.get(0).mul((float) (1.0 / Math.sqrt(hd)));
+    NDArray q = num.round(qkv.get(0).mul((float) (1.0 / Math.sqrt(hd))));
     NDArray k = qkv.get(1);
     NDArray v = qkv.get(2);
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [N, H, L, L]
+    NDArray scores = num.round(q.matMul(k.transpose(0, 1, 3, 2))); // [N, H, L, L]
+    // masks hold 0 / -inf (exact in every dtype): the sum is not rounded (rounding cannot see inf)
     if (mask != null) scores = scores.add(maskFor(mask, scores, n, len));
-    NDArray out = scores.softmax(-1).matMul(v); // [N, H, L, hd]
+    NDArray out = num.round(num.round(scores.softmax(-1)).matMul(v)); // [N, H, L, hd]
     out = out.transpose(0, 2, 1, 3).reshape(n, len, width);
-    return Linear.linear(out, b.outW(), b.outB()).singletonOrThrow();
+    return num.round(Linear.linear(out, b.outW(), b.outB()).singletonOrThrow());
   }
 
   private NDArray maskFor(NDArray mask, NDArray scores, long n, long len) {
@@ -106,28 +126,53 @@ final class Transformer {
       if (ms.get(0) != len || ms.get(1) != len) {
         throw new IllegalArgumentException("attention mask " + ms + " does not fit sequence length " + len);
       }
-      return mask;
+      return castLike(mask, scores);
     }
     if (ms.dimension() == 3 && ms.get(0) == n * heads && ms.get(1) == len && ms.get(2) == len) {
       NDArray m = mask.reshape(n, heads, len, len); // batch-major, head-minor
       m.attach(scores.getManager());
-      return m;
+      return castLike(m, scores);
     }
     throw new IllegalArgumentException(
         "attention mask must be [" + len + "," + len + "] or [" + (n * heads) + "," + len + "," + len
             + "] (N*heads, batch-major), got " + ms);
   }
 
+  /** {@code attn_mask.to(dtype=x.dtype)}: a new array in {@code like}'s manager when a cast is needed. */
+  private static NDArray castLike(NDArray mask, NDArray like) {
+    if (mask.getDataType() == like.getDataType()) return mask;
+    NDArray m = mask.toType(like.getDataType(), false);
+    m.attach(like.getManager());
+    return m;
+  }
+
   static NDArray quickGelu(NDArray x) {
     return x.mul(Activation.sigmoid(x.mul(1.702f)));
   }
 
+  /** QuickGELU with the reference's three rounded ops ({@code x * sigmoid(1.702 * x)}). */
+  static NDArray quickGelu(NDArray x, Numerics num) {
+    return num.round(x.mul(num.round(Activation.sigmoid(num.round(x.mul(1.702f))))));
+  }
+
+  /**
+   * LayerNorm over the last dimension as the reference subclass: computed in fp32 (input upcast,
+   * fp32 parameters) and cast back to the input dtype.
+   */
   static NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
-    return LayerNorm.layerNorm(x, new Shape(w.getShape().get(0)), w, b, LN_EPS).singletonOrThrow();
+    DataType in = x.getDataType();
+    NDArray xf = Numerics.cast(x, DataType.FLOAT32); // differentiable (prompt gradients pass LNs)
+    NDArray y = LayerNorm.layerNorm(xf, new Shape(w.getShape().get(0)), w, b, LN_EPS).singletonOrThrow();
+    return Numerics.cast(y, in);
   }
 
   /** Splices replacement tokens into {@code x} (differentiable w.r.t. both). */
   static NDArray replace(NDArray x, TokenReplacement r) {
+    return replace(x, r, null);
+  }
+
+  /** As {@link #replace(NDArray, TokenReplacement)}, the tokens cast/rounded to {@code num}. */
+  static NDArray replace(NDArray x, TokenReplacement r, Numerics num) {
     Shape s = x.getShape();
     long n = s.get(0);
     long len = s.get(1);
@@ -139,6 +184,7 @@ final class Transformer {
           "replacement of " + count + " tokens at position " + r.position() + " does not fit length " + len);
     }
     NDArray tok = broadcastTokens(r.tokens(), x, n, d);
+    if (num != null) tok = num.round(tok);
     NDList parts = new NDList();
     if (start > 0) parts.add(x.get(":, 0:" + start));
     parts.add(tok);
@@ -147,8 +193,9 @@ final class Transformer {
   }
 
   /**
-   * Brings caller tokens {@code [n,D]} or {@code [N,n,D]} to {@code [N,n,D]} as a new array owned by
-   * the manager of {@code like} (so that intermediate cleanup never touches caller arrays).
+   * Brings caller tokens {@code [n,D]} or {@code [N,n,D]} to {@code [N,n,D]} in {@code like}'s dtype
+   * (differentiable cast) as a new array owned by the manager of {@code like} (so that intermediate
+   * cleanup never touches caller arrays).
    */
   static NDArray broadcastTokens(NDArray tokens, NDArray like, long n, long d) {
     Shape ts = tokens.getShape();
@@ -165,7 +212,7 @@ final class Transformer {
     } else {
       throw new IllegalArgumentException("per-sequence prompt tokens " + ts + " do not match batch " + n);
     }
-    if (out.getDataType() != like.getDataType()) out = out.toType(like.getDataType(), false);
+    out = Numerics.cast(out, like.getDataType()); // differentiable, unlike toType
     out.attach(like.getManager());
     return out;
   }

@@ -7,7 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import java.util.Map;
 
-/** The ViT image encoder (methods.md §2.4) with the {@link VisionInput} hooks. */
+/**
+ * The ViT image encoder (methods.md §2.4) with the {@link VisionInput} hooks. Pixels arrive in the
+ * model dtype; the fp32 class and positional embeddings are cast to it at use, as the reference.
+ */
 final class VisionTransformerTower implements VisionTower {
   private final ClipConfig cfg;
   private final NDArray conv1;
@@ -19,9 +22,11 @@ final class VisionTransformerTower implements VisionTower {
   private final NDArray lnPostB;
   private final NDArray proj;
   private final Transformer transformer;
+  private final Numerics num;
 
-  VisionTransformerTower(ClipConfig cfg, Map<String, NDArray> sd) {
+  VisionTransformerTower(ClipConfig cfg, Map<String, NDArray> sd, Numerics num) {
     this.cfg = cfg;
+    this.num = num;
     conv1 = sd.get("visual.conv1.weight");
     classEmbedding = sd.get("visual.class_embedding");
     positional = sd.get("visual.positional_embedding");
@@ -30,7 +35,7 @@ final class VisionTransformerTower implements VisionTower {
     lnPostW = sd.get("visual.ln_post.weight");
     lnPostB = sd.get("visual.ln_post.bias");
     proj = sd.get("visual.proj");
-    transformer = new Transformer(sd, "visual.transformer.", cfg.visionLayers(), cfg.visionWidth(), cfg.visionHeads());
+    transformer = new Transformer(sd, "visual.transformer.", cfg.visionLayers(), cfg.visionWidth(), cfg.visionHeads(), num);
   }
 
   int heads() {
@@ -49,23 +54,28 @@ final class VisionTransformerTower implements VisionTower {
     int w = cfg.visionWidth();
     int p = cfg.visionPatchSize();
     int g = cfg.gridSize();
-    NDArray x = Conv2d.conv2d(pixels, conv1, null, new Shape(p, p)).singletonOrThrow();
+    NDArray x = num.round(Conv2d.conv2d(pixels, conv1, null, new Shape(p, p)).singletonOrThrow());
     ClipModel.adopt(x, scope);
     x = x.reshape(n, w, (long) g * g).transpose(0, 2, 1);
     NDArray cls = classEmbedding.reshape(1, 1, w);
     ClipModel.adopt(cls, scope);
-    x = NDArrays.concat(new NDList(cls.broadcast(n, 1, w), x), 1).add(positional);
+    // class_embedding.to(x.dtype), positional_embedding.to(x.dtype)
+    cls = num.constant(cls);
+    NDArray pos = num.constant(positional);
+    ClipModel.adopt(cls, scope);
+    if (pos != positional) ClipModel.adopt(pos, scope); // never adopt the frozen weight itself
+    x = num.round(NDArrays.concat(new NDList(cls.broadcast(n, 1, w), x), 1).add(pos));
     if (in.appended() != null) {
-      NDArray tok = Transformer.broadcastTokens(in.appended(), x, n, w);
+      NDArray tok = num.round(Transformer.broadcastTokens(in.appended(), x, n, w));
       x = NDArrays.concat(new NDList(x, tok), 1);
     }
-    x = Transformer.layerNorm(x, lnPreW, lnPreB);
+    x = num.round(Transformer.layerNorm(x, lnPreW, lnPreB));
     AttentionMasks masks = in.masks() == null ? AttentionMasks.NONE : in.masks();
     x = transformer.forward(x, masks, in.replacements(), in.adaptor());
     if (in.readout() == null) {
-      return Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB).matMul(proj);
+      return num.round(num.round(Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB)).matMul(proj));
     }
     NDArray rows = ClipModel.gatherRows(x, in.readout());
-    return Transformer.layerNorm(rows, lnPostW, lnPostB).matMul(proj);
+    return num.round(num.round(Transformer.layerNorm(rows, lnPostW, lnPostB)).matMul(proj));
   }
 }

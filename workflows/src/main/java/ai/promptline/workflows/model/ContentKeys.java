@@ -31,7 +31,7 @@ public final class ContentKeys {
     ObjectNode node = CANONICAL.valueToTree(config);
     ((ObjectNode) node.get("dataset")).remove("root");
     stripTargetRoots(node);
-    ((ObjectNode) node.get("model")).remove("weights");
+    canonicalModel((ObjectNode) node.get("model"));
     node.put("pipelineVersion", PIPELINE_VERSION);
     return sha256Hex(canonicalJson(node));
   }
@@ -49,11 +49,22 @@ public final class ContentKeys {
     ObjectNode node = CANONICAL.valueToTree(spec);
     node.withArray("datasets").forEach(d -> ((ObjectNode) d).remove("root"));
     stripTargetRoots(node);
-    ((ObjectNode) node.get("model")).remove("weights");
+    canonicalModel((ObjectNode) node.get("model"));
     node.remove("maxParallel"); // scheduling, not content
     node.remove("heartbeatTimeoutSeconds");
     node.put("pipelineVersion", PIPELINE_VERSION);
     return sha256Hex(canonicalJson(node));
+  }
+
+  /**
+   * The model part of a key: the weights path is machine-local; the precision counts only when it is
+   * not the default fp32, so fp32 keys are those of configs written before the field existed.
+   */
+  private static void canonicalModel(ObjectNode model) {
+    model.remove("weights");
+    if (model.path("precision").isNull() || ModelRef.FP32.equals(model.path("precision").asText())) {
+      model.remove("precision");
+    }
   }
 
   /** Canonical JSON of any record/tree: sorted keys, compact. */
