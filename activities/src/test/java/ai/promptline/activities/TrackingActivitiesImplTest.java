@@ -123,7 +123,7 @@ class TrackingActivitiesImplTest {
     assertEquals("fp-sk", p.get("target.ImageNetSketch.fingerprint"));
     assertEquals("cross-dataset", p.get("protocol"));
     assertFalse(p.values().stream().anyMatch(v -> v.contains("/mnt/") || v.contains("/home/me")), p.toString());
-    assertEquals(2 + 2 + 4 + 10 + 3, p.size(), p.keySet().toString());
+    assertEquals(2 + 3 + 4 + 10 + 3, p.size(), p.keySet().toString()); // model: name, sha256, precision
     assertFalse(TrackingActivitiesImpl.params(config()).keySet().stream().anyMatch(k -> k.startsWith("target")));
   }
 
