@@ -75,20 +75,27 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     Timer.Sample timer = Timer.start(backends.meters());
     RunConfig c = run.config();
     SplitIndex index = splitIndex(split);
-    ClipModel clip = models.get(c.model());
-    int size = clip.config().imageResolution();
-    Path root = Path.of(index.imageRoot());
-    Cached base = cached(c, "test", size, 0, index.baseTest(), root, clip);
-    Cached novel = index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
+    Cached base;
+    Cached novel;
+    Cached train;
+    int dim;
+    try (ModelCache.Lease lease = models.acquire(c.model())) {
+      ClipModel clip = lease.model();
+      int size = clip.config().imageResolution();
+      Path root = Path.of(index.imageRoot());
+      base = cached(c, "test", size, 0, index.baseTest(), root, clip);
+      novel = index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
+      train = c.train().epochs() > 0
+          ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip) : Cached.NONE;
+      dim = clip.config().embedDim();
+    }
     int views = Math.max(1, c.train().augViews());
-    Cached train = c.train().epochs() > 0
-        ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip) : Cached.NONE;
     boolean hit = base.hit() && novel.hit() && train.hit();
     backends.meters().counter("promptline.features.cache", "result", hit ? "hit" : "miss").increment();
     timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
     String key = ModelCache.key(base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
         train.ref() == null ? "" : train.ref().key());
-    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), clip.config().embedDim(), views, hit);
+    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), dim, views, hit);
   }
 
   /** One cached feature blob and whether it was already there (absent parts count as hits). */
@@ -146,9 +153,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     TrainParams p = c.train();
     ActivityExecutionContext ctx = Activity.getExecutionContext();
     SplitIndex index = splitIndex(input.split());
-    ClipModel clip = models.get(c.model());
-    try (NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, clip, m)) {
+    try (ModelCache.Lease lease = models.acquire(c.model());
+        NDManager m = NDManager.newBaseManager();
+        PromptMethod method = newMethod(c, lease.model(), m)) {
       if (method.parameters().isEmpty() || p.epochs() == 0)
         return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started);
       NDArray feats = Features.normalize(TensorBytes.decode(backends.store().get(input.features().train()), m)
@@ -226,9 +233,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StageInput run = input.run();
     RunConfig c = run.config();
     SplitIndex index = splitIndex(input.split());
-    ClipModel clip = models.get(c.model());
-    try (NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, clip, m)) {
+    try (ModelCache.Lease lease = models.acquire(c.model());
+        NDManager m = NDManager.newBaseManager();
+        PromptMethod method = newMethod(c, lease.model(), m)) {
       if (input.trained() != null && input.trained().prompt() != null)
         method.loadStateDict(TensorBytes.decode(backends.store().get(input.trained().prompt()), m).tensors());
       Evaluator.Accuracy base = accuracy(method, index.baseClasses(), index.template(), input.features().baseTest(),
@@ -253,12 +260,13 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StageInput run = input.run();
     RunConfig c = run.config();
     TargetIndex index = TargetIndex.fromJson(backends.store().get(input.split().index()));
-    ClipModel clip = models.get(c.model());
-    Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
-        clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
-    backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
-    try (NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, clip, m)) {
+    try (ModelCache.Lease lease = models.acquire(c.model());
+        NDManager m = NDManager.newBaseManager();
+        PromptMethod method = newMethod(c, lease.model(), m)) {
+      ClipModel clip = lease.model();
+      Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
+          clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
+      backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
       if (input.trained() != null && input.trained().prompt() != null)
         method.loadStateDict(TensorBytes.decode(backends.store().get(input.trained().prompt()), m).tensors());
       Evaluator.Accuracy acc = accuracy(method, index.classes(), index.template(), features.ref(), index.test(), m);

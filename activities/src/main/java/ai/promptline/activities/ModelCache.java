@@ -13,22 +13,110 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 
 /**
- * Keeps the last loaded frozen CLIP in memory, since consecutive runs on a worker usually share
- * it. The weights file is verified against the SHA-256 the campaign recorded, so every worker
- * computes with the same bytes. The cache is keyed on the file and the precision (an fp16 copy is
+ * The frozen CLIPs a worker holds in memory, shared by its activity slots. Consecutive runs usually
+ * share a model, so models stay loaded after use; a worker with several slots may run different
+ * models (or precisions) at once, so a model is handed out as a {@link Lease} and is never closed
+ * while a lease on it is open. Unleased models beyond {@code keepLoaded} are closed, least
+ * recently used first. The weights file is verified against the SHA-256 the campaign recorded, so
+ * every worker computes with the same bytes; the key is file, hash and precision (an fp16 copy is
  * a different model).
  */
 public final class ModelCache implements AutoCloseable {
-  private String loadedKey;
-  private ClipModel model;
-  private NDManager manager;
+  /** A model in use; close it (try-with-resources) when the activity is done with the model. */
+  public final class Lease implements AutoCloseable {
+    private final Entry entry;
+    private boolean closed;
 
-  public synchronized ClipModel get(ModelRef ref) {
+    private Lease(Entry entry) {
+      this.entry = entry;
+    }
+
+    public ClipModel model() {
+      if (closed) throw new IllegalStateException("lease already closed");
+      return entry.model;
+    }
+
+    @Override
+    public void close() {
+      synchronized (ModelCache.this) {
+        if (closed) return;
+        closed = true;
+        entry.leases--;
+        evictUnused(keepLoaded);
+      }
+    }
+  }
+
+  private static final class Entry {
+    final ClipModel model;
+    final NDManager manager;
+    int leases;
+
+    Entry(ClipModel model, NDManager manager) {
+      this.model = model;
+      this.manager = manager;
+    }
+
+    void close() {
+      model.close();
+      manager.close();
+    }
+  }
+
+  private final int keepLoaded;
+  /** Access-ordered: iteration starts at the least recently used model. */
+  private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(8, 0.75f, true);
+
+  /** Keeps one unused model loaded (the common case: every run of a campaign shares one model). */
+  public ModelCache() {
+    this(1);
+  }
+
+  /** @param keepLoaded how many models to keep in memory while no activity uses them */
+  public ModelCache(int keepLoaded) {
+    if (keepLoaded < 0) throw new IllegalArgumentException("keepLoaded must be >= 0, got " + keepLoaded);
+    this.keepLoaded = keepLoaded;
+  }
+
+  /**
+   * Leases the model {@code ref} names, loading (and verifying) it when it is not in memory. Loading
+   * first closes unused models beyond {@code keepLoaded - 1}, so memory is freed before it is needed.
+   */
+  public synchronized Lease acquire(ModelRef ref) {
     String key = ref.weights() + "@" + ref.sha256() + "@" + ref.precision();
-    if (key.equals(loadedKey)) return model;
-    close();
+    Entry e = entries.get(key);
+    if (e == null) {
+      evictUnused(Math.max(0, keepLoaded - 1));
+      e = load(ref);
+      entries.put(key, e);
+    }
+    e.leases++;
+    return new Lease(e);
+  }
+
+  /** Models currently in memory (leased or kept). */
+  public synchronized int loaded() {
+    return entries.size();
+  }
+
+  private void evictUnused(int keep) {
+    int unused = 0;
+    for (Entry e : entries.values()) if (e.leases == 0) unused++;
+    Iterator<Entry> it = entries.values().iterator();
+    while (unused > keep && it.hasNext()) {
+      Entry e = it.next();
+      if (e.leases > 0) continue;
+      it.remove();
+      e.close();
+      unused--;
+    }
+  }
+
+  private static Entry load(ModelRef ref) {
     Path path = Path.of(ref.weights());
     if (ref.sha256() != null && !ref.sha256().isBlank()) {
       String actual = sha256(path);
@@ -36,18 +124,13 @@ public final class ModelCache implements AutoCloseable {
         throw Failures.invalidInput("weights " + path + " have sha256 " + actual + " but the campaign expects "
             + ref.sha256() + "; point --weights at the file the campaign was planned with", null);
     }
-    manager = NDManager.newBaseManager();
+    NDManager manager = NDManager.newBaseManager();
     try {
-      model = ClipModel.load(path, manager, Precision.parse(ref.precision()));
-    } catch (IOException e) {
-      manager.close();
-      throw Failures.invalidInput("cannot load CLIP weights " + path + ": " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) {
+      return new Entry(ClipModel.load(path, manager, Precision.parse(ref.precision())), manager);
+    } catch (IOException | IllegalArgumentException e) {
       manager.close();
       throw Failures.invalidInput("cannot load CLIP weights " + path + ": " + e.getMessage(), e);
     }
-    loadedKey = key;
-    return model;
   }
 
   /** SHA-256 of a file, streamed. */
@@ -71,12 +154,10 @@ public final class ModelCache implements AutoCloseable {
     return ContentKeys.sha256Hex(String.join("\n", parts));
   }
 
+  /** Closes every model, leased or not: call when the worker shuts down. */
   @Override
   public synchronized void close() {
-    if (model != null) model.close();
-    if (manager != null) manager.close();
-    model = null;
-    manager = null;
-    loadedKey = null;
+    for (Entry e : entries.values()) e.close();
+    entries.clear();
   }
 }

@@ -41,22 +41,59 @@ class ModelCacheTest {
     String shaA = ModelCache.sha256(a);
     assertEquals(ContentKeys.sha256Hex(Files.readAllBytes(a)), shaA);
     try (ModelCache cache = new ModelCache()) {
-      ClipModel m1 = cache.get(new ModelRef("tiny", a.toString(), shaA));
-      assertEquals(ClipConfig.tinyVit().embedDim(), m1.config().embedDim());
-      assertSame(m1, cache.get(new ModelRef("other name", a.toString(), shaA)), "same weights and hash: reused");
-      ClipModel m2 = cache.get(new ModelRef("tiny", b.toString(), ModelCache.sha256(b)));
-      assertNotSame(m1, m2);
+      ClipModel m1;
+      try (ModelCache.Lease l1 = cache.acquire(new ModelRef("tiny", a.toString(), shaA))) {
+        m1 = l1.model();
+        assertEquals(ClipConfig.tinyVit().embedDim(), m1.config().embedDim());
+      }
+      try (ModelCache.Lease again = cache.acquire(new ModelRef("other name", a.toString(), shaA))) {
+        assertSame(m1, again.model(), "same weights and hash: reused");
+      }
+      try (ModelCache.Lease l2 = cache.acquire(new ModelRef("tiny", b.toString(), ModelCache.sha256(b)))) {
+        assertNotSame(m1, l2.model());
+        assertEquals(1, cache.loaded(), "the unused model was closed before loading another");
+      }
 
       ApplicationFailure wrong = assertThrows(ApplicationFailure.class,
-          () -> cache.get(new ModelRef("tiny", a.toString(), ModelCache.sha256(b))));
+          () -> cache.acquire(new ModelRef("tiny", a.toString(), ModelCache.sha256(b))));
       assertEquals("InvalidInput", wrong.getType());
       assertTrue(wrong.isNonRetryable());
       assertTrue(wrong.getOriginalMessage().contains(shaA), wrong.getOriginalMessage());
 
       ApplicationFailure missing = assertThrows(ApplicationFailure.class,
-          () -> cache.get(new ModelRef("tiny", dir.resolve("absent.pt").toString(), "abc")));
+          () -> cache.acquire(new ModelRef("tiny", dir.resolve("absent.pt").toString(), "abc")));
       assertEquals("InvalidInput", missing.getType());
       assertTrue(missing.getOriginalMessage().contains("does not exist"), missing.getOriginalMessage());
+    }
+  }
+
+  /** Two activity slots with different models: neither model is closed under the other slot. */
+  @Test
+  void leasedModels_areNeverEvicted_andUnusedOnesBeyondTheLimitAre() throws Exception {
+    Path a = writeTiny("a.safetensors", 1);
+    Path b = writeTiny("b.safetensors", 2);
+    ModelRef refA = new ModelRef("tiny", a.toString(), ModelCache.sha256(a));
+    ModelRef refB = new ModelRef("tiny", b.toString(), ModelCache.sha256(b));
+    ModelRef refA16 = new ModelRef("tiny", a.toString(), refA.sha256(), "fp16");
+    try (ModelCache cache = new ModelCache(1);
+        NDManager m = NDManager.newBaseManager()) {
+      ModelCache.Lease slot1 = cache.acquire(refA);
+      ModelCache.Lease slot2 = cache.acquire(refB);
+      ModelCache.Lease slot3 = cache.acquire(refA16);
+      assertEquals(3, cache.loaded());
+      assertNotSame(slot1.model(), slot3.model(), "precision is part of the key");
+      ClipModel fp16 = slot3.model();
+      NDArray ids = m.create(new long[] {49406, 320, 49407}, new ai.djl.ndarray.types.Shape(1, 3));
+      slot2.close();
+      slot3.close();
+      assertEquals(2, cache.loaded(), "one unused model kept, the least recently used one closed");
+      assertEquals(1, slot1.model().encodeText(ids).getShape().get(0), "slot 1's model still works");
+      try (ModelCache.Lease again = cache.acquire(refA16)) {
+        assertSame(fp16, again.model(), "the kept model is the most recently used");
+      }
+      slot1.close();
+      assertEquals(1, cache.loaded());
+      assertThrows(IllegalStateException.class, slot1::model);
     }
   }
 
