@@ -46,13 +46,15 @@ class ClipGoldenTest {
     manager.close();
   }
 
-  private static float[] floats(JsonNode arr) {
+  /** A JSON number array as floats (shared with the other golden tests). */
+  static float[] floats(JsonNode arr) {
     float[] f = new float[arr.size()];
     for (int i = 0; i < f.length; i++) f[i] = (float) arr.get(i).asDouble();
     return f;
   }
 
-  private static int[][] ints(JsonNode arr) {
+  /** A JSON array of integer arrays. */
+  static int[][] ints(JsonNode arr) {
     int[][] out = new int[arr.size()][];
     for (int i = 0; i < out.length; i++) {
       out[i] = new int[arr.get(i).size()];

@@ -64,21 +64,6 @@ class ClipPrecisionTest {
     manager.close();
   }
 
-  private static float[] floats(JsonNode arr) {
-    float[] f = new float[arr.size()];
-    for (int i = 0; i < f.length; i++) f[i] = (float) arr.get(i).asDouble();
-    return f;
-  }
-
-  private static int[][] ints(JsonNode arr) {
-    int[][] out = new int[arr.size()][];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = new int[arr.get(i).size()];
-      for (int j = 0; j < out[i].length; j++) out[i][j] = arr.get(i).get(j).asInt();
-    }
-    return out;
-  }
-
   private static NDArray stream(NDManager m, String name, Shape shape, double std, long seed) {
     return m.create(ClipWeights.values(new ClipWeights.Spec(name, shape, ClipWeights.Init.RANDOM, std), seed), shape);
   }
@@ -92,7 +77,7 @@ class ClipPrecisionTest {
   /** Max |e − a|, asserting it is within {@code ulps} of the dtype at the expected values' scale. */
   private static double assertUlps(JsonNode expected, NDArray actual, Precision p, double ulps, String what) {
     assertEquals(DataType.FLOAT32, actual.getDataType(), what + ": features are returned as fp32");
-    float[] e = floats(expected);
+    float[] e = ClipGoldenTest.floats(expected);
     float[] a = actual.toFloatArray();
     assertEquals(e.length, a.length, what + " size");
     double max = 0;
@@ -234,7 +219,7 @@ class ClipPrecisionTest {
     try (NDManager m = manager.newSubManager(); ClipModel model = model(tower, p, m)) {
       int r = model.config().imageResolution();
       NDArray px = stream(m, "pixels", new Shape(2, 3, r, r), 1.0, golden.get("seed").asLong());
-      NDArray ids = m.create(ints(g32.get("ids")));
+      NDArray ids = m.create(ClipGoldenTest.ints(g32.get("ids")));
       NDArray img = model.encodeImage(px);
       NDArray txt = model.encodeText(ids);
       String at = tower + " " + label + " ";
@@ -245,7 +230,7 @@ class ClipPrecisionTest {
       assertUlps(g32.get("text"), txt, p, FP32_ULPS, at + "text vs torch fp32");
       if (g.has("coop")) {
         int d = model.config().textWidth();
-        NDArray cids = m.create(ints(g32.get("coop").get("ids")));
+        NDArray cids = m.create(ClipGoldenTest.ints(g32.get("coop").get("ids")));
         NDArray ctx = stream(m, "ctx", new Shape(4, d), 0.02, golden.get("seed").asLong());
         NDArray emb = model.tokenEmbedding(cids);
         assertEquals(DataType.FLOAT32, emb.getDataType(), "token embeddings stay fp32 for the caller");
@@ -263,7 +248,7 @@ class ClipPrecisionTest {
   void coopGradientThroughLowPrecisionTextTowerReachesFp32Prompt(String label) {
     try (NDManager m = manager.newSubManager(); ClipModel model = model("vit", Precision.parse(label), m)) {
       int d = model.config().textWidth();
-      NDArray cids = m.create(ints(golden32.get("vit").get("gradients").get("ids")));
+      NDArray cids = m.create(ClipGoldenTest.ints(golden32.get("vit").get("gradients").get("ids")));
       NDArray emb = model.tokenEmbedding(cids);
       NDArray ctx = stream(m, "ctx", new Shape(4, d), 0.02, golden.get("seed").asLong());
       ctx.setRequiresGradient(true);
@@ -284,7 +269,7 @@ class ClipPrecisionTest {
       }
       assertTrue(norm > 0, "non-zero gradient");
       // same direction as the fp32 reference gradient (bf16 has ~3 significant digits, fp16 ~4)
-      float[] ref = floats(golden32.get("vit").get("gradients").get("ctx"));
+      float[] ref = ClipGoldenTest.floats(golden32.get("vit").get("gradients").get("ctx"));
       double dot = 0;
       double rn = 0;
       for (int i = 0; i < gv.length; i++) {
@@ -303,7 +288,7 @@ class ClipPrecisionTest {
     try (NDManager m = manager.newSubManager();
         ClipModel a = model("vit", Precision.FP16, m);
         ClipModel b = model("vit", Precision.FP32, m)) {
-      NDArray ids = m.create(ints(golden32.get("vit").get("ids")));
+      NDArray ids = m.create(ClipGoldenTest.ints(golden32.get("vit").get("ids")));
       float[] x = a.encodeText(ids).toFloatArray();
       assertEquals(java.util.Arrays.toString(x), java.util.Arrays.toString(a.encodeText(ids).toFloatArray()));
       assertNotEquals(java.util.Arrays.toString(x), java.util.Arrays.toString(b.encodeText(ids).toFloatArray()));
