@@ -236,8 +236,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     try (ModelCache.Lease lease = models.acquire(c.model());
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease.model(), m)) {
-      if (input.trained() != null && input.trained().prompt() != null)
-        method.loadStateDict(TensorBytes.decode(backends.store().get(input.trained().prompt()), m).tensors());
+      loadTrained(method, input.trained(), m);
       Evaluator.Accuracy base = accuracy(method, index.baseClasses(), index.template(), input.features().baseTest(),
           index.baseTest(), m);
       Evaluator.Accuracy novel = index.novelTest().isEmpty() ? new Evaluator.Accuracy(0, 0)
@@ -267,13 +266,18 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
           clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
       backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
-      if (input.trained() != null && input.trained().prompt() != null)
-        method.loadStateDict(TensorBytes.decode(backends.store().get(input.trained().prompt()), m).tensors());
+      loadTrained(method, input.trained(), m);
       Evaluator.Accuracy acc = accuracy(method, index.classes(), index.template(), features.ref(), index.test(), m);
       return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total());
     } finally {
       timer.stop(backends.meters().timer("promptline.stage", "stage", "target"));
     }
+  }
+
+  /** Loads the learned tensors of {@code trained} into {@code method} (nothing for untrained methods). */
+  private void loadTrained(PromptMethod method, TrainResult trained, NDManager m) {
+    if (trained != null && trained.prompt() != null)
+      method.loadStateDict(TensorBytes.decode(backends.store().get(trained.prompt()), m).tensors());
   }
 
   private Evaluator.Accuracy accuracy(PromptMethod method, List<String> classes, String template, BlobRef features,

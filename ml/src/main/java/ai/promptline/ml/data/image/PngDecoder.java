@@ -1,7 +1,8 @@
 package ai.promptline.ml.data.image;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -35,7 +36,7 @@ final class PngDecoder {
     int height = 0;
     int colorType = -1;
     byte[] palette = null;
-    ByteArrayOutputStream idat = new ByteArrayOutputStream(data.length);
+    List<int[]> idat = new ArrayList<>(); // {offset, length} of each IDAT body, inflated in place
     boolean sawEnd = false;
     CRC32 crc = new CRC32();
     while (pos + 8 <= data.length) {
@@ -63,7 +64,7 @@ final class PngDecoder {
           palette = new byte[768];
           System.arraycopy(data, body, palette, 0, Math.min(len, 768));
         }
-        case "IDAT" -> idat.write(data, body, len);
+        case "IDAT" -> idat.add(new int[] {body, len});
         case "IEND" -> sawEnd = true;
         default -> {} // ancillary chunks (gAMA, iCCP, tRNS, text) do not change convert("RGB")
       }
@@ -78,12 +79,15 @@ final class PngDecoder {
     byte[] raw = new byte[(stride + 1) * height];
     Inflater inflater = new Inflater();
     try {
-      inflater.setInput(idat.toByteArray());
       int n = 0;
-      while (n < raw.length) {
-        int k = inflater.inflate(raw, n, raw.length - n);
-        if (k == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) break;
-        n += k;
+      for (int[] chunk : idat) {
+        inflater.setInput(data, chunk[0], chunk[1]);
+        while (n < raw.length && !inflater.needsInput() && !inflater.finished()) {
+          int k = inflater.inflate(raw, n, raw.length - n);
+          if (k == 0 && inflater.needsDictionary()) break;
+          n += k;
+        }
+        if (n == raw.length || inflater.finished()) break;
       }
       if (n < raw.length) throw new IOException("truncated PNG image data (" + n + " of " + raw.length + " bytes)");
     } catch (DataFormatException e) {
