@@ -1,6 +1,7 @@
 package ai.promptline.activities;
 
 import ai.djl.ndarray.NDManager;
+import ai.promptline.ml.clip.ClipCheckpoints;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.Precision;
 import ai.promptline.workflows.model.ContentKeys;
@@ -133,22 +134,18 @@ public final class ModelCache implements AutoCloseable {
     }
   }
 
-  /** SHA-256 of a file, streamed. */
+  /** SHA-256 of a weights file (or of an HF checkpoint directory, see {@link ClipCheckpoints#sha256}). */
   public static String sha256(Path path) {
-    try (InputStream in = new DigestInputStream(Files.newInputStream(path), MessageDigest.getInstance("SHA-256"))) {
-      byte[] buf = new byte[1 << 20];
-      while (in.read(buf) >= 0) {
-        // digesting
-      }
-      return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+    try {
+      if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
+      return ClipCheckpoints.sha256(path);
     } catch (NoSuchFileException e) {
       throw Failures.invalidInput("weights file " + path + " does not exist", e);
     } catch (IOException e) {
       throw Failures.invalidInput("cannot read weights file " + path + ": " + e.getMessage(), e);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
+
 
   static String key(String... parts) {
     return ContentKeys.sha256Hex(String.join("\n", parts));

@@ -70,18 +70,37 @@ public final class ClipCheckpoints {
 
   /** Hex SHA-256 of a file. */
   public static String sha256(Path file) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    if (Files.isDirectory(file)) return directorySha256(file);
+    MessageDigest md = digest();
     try (InputStream in = Files.newInputStream(file)) {
       byte[] buf = new byte[1 << 20];
       int r;
       while ((r = in.read(buf)) > 0) md.update(buf, 0, r);
     }
     return HexFormat.of().formatHex(md.digest());
+  }
+
+  /**
+   * The digest of a checkpoint directory (HuggingFace {@code save_pretrained}): SHA-256 over
+   * {@code name \n sha256(file) \n} of every regular file directly in it, by name. Any changed,
+   * added or removed file changes it.
+   */
+  private static String directorySha256(Path dir) throws IOException {
+    MessageDigest md = digest();
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+        md.update((f.getFileName() + "\n" + sha256(f) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static MessageDigest digest() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**

@@ -118,18 +118,17 @@ public record ClipConfig(
 
   /** OpenAI ViT-B/16 geometry. */
   public static ClipConfig vitB16() {
-    return new ClipConfig(VisionKind.VIT, 512, 224, 768, 12, List.of(), 16, 12, 77, 49408, 512, 12, 8);
+    return ClipArchitectures.byName("ViT-B/16").orElseThrow().config();
   }
 
   /** OpenAI ViT-B/32 geometry. */
   public static ClipConfig vitB32() {
-    return new ClipConfig(VisionKind.VIT, 512, 224, 768, 12, List.of(), 32, 12, 77, 49408, 512, 12, 8);
+    return ClipArchitectures.byName("ViT-B/32").orElseThrow().config();
   }
 
   /** OpenAI RN50 geometry. */
   public static ClipConfig rn50() {
-    return new ClipConfig(
-        VisionKind.RESNET, 1024, 224, 64, 0, List.of(3, 4, 6, 3), 0, 32, 77, 49408, 512, 12, 8);
+    return ClipArchitectures.byName("RN50").orElseThrow().config();
   }
 
   // ---------------------------------------------------------------- inference from shapes

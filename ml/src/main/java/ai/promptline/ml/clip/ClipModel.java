@@ -111,8 +111,15 @@ public final class ClipModel implements AutoCloseable {
     NDManager own = manager.newSubManager();
     try {
       CheckpointReader.Checkpoint ck = CheckpointReader.read(weightsFile, own);
-      ClipConfig cfg = ck.config() != null ? ck.config() : ClipConfig.inferFrom(shapes(ck.stateDict()));
-      ClipWeights.validate(cfg, shapes(ck.stateDict()), ck.ignoreExtraKeys());
+      Map<String, Shape> found = shapes(ck.stateDict());
+      ClipConfig cfg;
+      try {
+        cfg = ck.config() != null ? ck.config() : ClipConfig.inferFrom(found);
+        ClipWeights.validate(cfg, found, ck.ignoreExtraKeys());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(weightsFile + " (" + ck.format() + "): " + e.getMessage()
+            + (e.getMessage().startsWith("not a CLIP state dict") ? "; the file's first tensors: " + firstKeys(found) : ""), e);
+      }
       Map<String, NDArray> sd = keepExpected(cfg, ck.stateDict());
       for (Map.Entry<String, NDArray> e : ck.stateDict().entrySet()) {
         if (!sd.containsKey(e.getKey())) e.getValue().close(); // e.g. TorchScript attn_mask attributes
@@ -162,6 +169,19 @@ public final class ClipModel implements AutoCloseable {
     return new ClipModel(config, ClipWeights.random(config, seed, own), own, null, precision);
   }
 
+  private static String firstKeys(Map<String, Shape> found) {
+    StringBuilder b = new StringBuilder();
+    int i = 0;
+    for (Map.Entry<String, Shape> e : found.entrySet()) {
+      if (i++ == 4) break;
+      if (b.length() > 0) b.append(", ");
+      b.append(e.getKey()).append(' ').append(e.getValue());
+    }
+    if (found.size() > 4) b.append(" … (").append(found.size()).append(" in all)");
+    return b.append("; expected OpenAI / open_clip names (visual.*, transformer.resblocks.*, token_embedding.weight)"
+        + " or HuggingFace CLIPModel names (text_model.*, vision_model.*)").toString();
+  }
+
   static Map<String, Shape> shapes(Map<String, NDArray> sd) {
     Map<String, Shape> s = new LinkedHashMap<>();
     sd.forEach((k, v) -> s.put(k, v.getShape()));
@@ -207,7 +227,7 @@ public final class ClipModel implements AutoCloseable {
     if (name.equals("logit_scale")) return "logit_scale";
     if (name.contains("embedding")) return "embeddings";
     if (name.contains("ln_")) return "layernorm";
-    if (name.matches("visual\\.(bn\\d|layer\\d+\\.\\d+\\.(bn\\d|downsample\\.2))\\..*")) return "batchnorm";
+    if (name.matches("visual\\.(bn\\d|layer\\d+\\.\\d+\\.(bn\\d|downsample\\.1))\\..*")) return "batchnorm";
     return "other";
   }
 

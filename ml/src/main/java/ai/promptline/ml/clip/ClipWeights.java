@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 
 /**
  * State-dict layout (OpenAI names) of a {@link ClipConfig}, deterministic random weights, and
@@ -103,8 +102,9 @@ public final class ClipWeights {
         conv(p + "conv3", planes * 4, planes, 1, s);
         batchNorm(p + "bn3", planes * 4, s);
         if (b == 0 && (stride > 1 || inplanes != planes * 4)) {
-          conv(p + "downsample.1", planes * 4, inplanes, 1, s);
-          batchNorm(p + "downsample.2", planes * 4, s);
+          // OpenAI's Bottleneck: Sequential(OrderedDict([("-1", AvgPool2d), ("0", Conv2d), ("1", BatchNorm2d)]))
+          conv(p + "downsample.0", planes * 4, inplanes, 1, s);
+          batchNorm(p + "downsample.1", planes * 4, s);
         }
         inplanes = planes * 4;
       }
@@ -224,30 +224,32 @@ public final class ClipWeights {
    */
   public static void validate(ClipConfig config, Map<String, Shape> actual, boolean ignoreExtra) {
     Map<String, Shape> expected = expectedShapes(config);
-    TreeSet<String> missing = new TreeSet<>();
+    List<String> missing = new ArrayList<>();
     List<String> mismatched = new ArrayList<>();
     for (Map.Entry<String, Shape> e : expected.entrySet()) {
       Shape got = actual.get(e.getKey());
       if (got == null) {
-        if (!e.getKey().endsWith("num_batches_tracked")) missing.add(e.getKey());
+        if (!e.getKey().endsWith("num_batches_tracked")) missing.add(e.getKey() + " " + e.getValue());
       } else if (got.size() != e.getValue().size() || !sameDims(got, e.getValue())) {
         mismatched.add(e.getKey() + " expected " + e.getValue() + " got " + got);
       }
     }
-    TreeSet<String> extra = new TreeSet<>();
+    List<String> extra = new ArrayList<>();
     if (!ignoreExtra) {
-      for (String k : actual.keySet()) {
+      for (Map.Entry<String, Shape> e : actual.entrySet()) {
+        String k = e.getKey();
         if (!expected.containsKey(k) && !k.equals("input_resolution") && !k.equals("context_length")
             && !k.equals("vocab_size")) {
-          extra.add(k);
+          extra.add(k + " " + e.getValue());
         }
       }
     }
     if (missing.isEmpty() && extra.isEmpty() && mismatched.isEmpty()) return;
-    StringBuilder m = new StringBuilder("checkpoint does not match the inferred CLIP architecture");
-    if (!missing.isEmpty()) m.append("; missing keys ").append(abbreviate(missing));
-    if (!extra.isEmpty()) m.append("; unexpected keys ").append(abbreviate(extra));
-    if (!mismatched.isEmpty()) m.append("; shape mismatches ").append(abbreviate(mismatched));
+    StringBuilder m = new StringBuilder("checkpoint does not match the inferred architecture (")
+        .append(ClipArchitectures.describe(config)).append(')');
+    if (!mismatched.isEmpty()) m.append("; shape mismatches: ").append(abbreviate(mismatched));
+    if (!missing.isEmpty()) m.append("; missing keys (expected shape): ").append(abbreviate(missing));
+    if (!extra.isEmpty()) m.append("; unexpected keys (shape): ").append(abbreviate(extra));
     throw new IllegalArgumentException(m.toString());
   }
 
@@ -257,9 +259,9 @@ public final class ClipWeights {
     return a.equals(b);
   }
 
-  private static String abbreviate(java.util.Collection<String> items) {
-    List<String> l = new ArrayList<>(items);
-    if (l.size() <= 8) return l.toString();
-    return l.subList(0, 8) + " … (" + l.size() + " in all)";
+  /** The first three items in state-dict order, and how many there are in all. */
+  private static String abbreviate(List<String> items) {
+    if (items.size() <= 3) return String.join(", ", items);
+    return String.join(", ", items.subList(0, 3)) + " … (" + items.size() + " in all)";
   }
 }

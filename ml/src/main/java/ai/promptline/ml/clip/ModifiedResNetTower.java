@@ -54,8 +54,9 @@ final class ModifiedResNetTower implements VisionTower {
       for (int b = 0; b < cfg.resnetStages().get(stage); b++) {
         String p = "visual.layer" + (stage + 1) + "." + b + ".";
         int stride = (b == 0 && stage > 0) ? 2 : 1;
-        ConvBn down = sd.containsKey(p + "downsample.1.weight")
-            ? convBn(sd, p + "downsample.1", p + "downsample.2", 0, manager) : null;
+        // downsample = Sequential("-1": AvgPool2d(stride), "0": Conv2d 1x1, "1": BatchNorm2d)
+        ConvBn down = sd.containsKey(p + "downsample.0.weight")
+            ? convBn(sd, p + "downsample.0", p + "downsample.1", 0, manager) : null;
         blocks.add(new Bottleneck(
             convBn(sd, p + "conv1", p + "bn1", 0, manager),
             convBn(sd, p + "conv2", p + "bn2", 1, manager),

@@ -30,7 +30,7 @@ public enum Precision {
           + "|.*\\.attn\\.(in_proj_weight|in_proj_bias|out_proj\\.weight|out_proj\\.bias)"
           + "|.*\\.mlp\\.(c_fc|c_proj)\\.(weight|bias)"
           + "|visual\\.attnpool\\.(q_proj|k_proj|v_proj|c_proj)\\.(weight|bias)"
-          + "|visual\\.(conv[123]|layer\\d+\\.\\d+\\.conv[123]|layer\\d+\\.\\d+\\.downsample\\.1)\\.weight");
+          + "|visual\\.(conv[123]|layer\\d+\\.\\d+\\.conv[123]|layer\\d+\\.\\d+\\.downsample\\.0)\\.weight");
 
   private final DataType dataType;
   private final String label;

@@ -215,6 +215,16 @@ public final class Safetensors {
     return new Shape(dims);
   }
 
+  /**
+   * Whether a file whose first bytes are {@code head} (at least 9 when the file has them) can be a
+   * safetensors file: a little-endian u64 header length that fits the file, then a JSON object.
+   */
+  static boolean looksLike(byte[] head, long fileSize) {
+    if (head.length < 9) return false;
+    long n = ByteBuffer.wrap(head, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    return n > 1 && n <= fileSize - 8 && head[8] == '{';
+  }
+
   private static long headerLength(FileChannel ch, Path path) throws IOException {
     ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     if (ch.read(len, 0) != 8) throw new IOException(path + " is too short to be a safetensors file");

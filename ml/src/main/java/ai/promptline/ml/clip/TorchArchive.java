@@ -63,6 +63,9 @@ final class TorchArchive {
       byte[] pkl = readEntry(zip, root + "data.pkl");
       Pickle p = new Pickle(pkl, TorchArchive::reduce, TorchArchive::persistentLoad);
       Object top = p.load();
+      // an open_clip / Lightning training checkpoint {"epoch", "state_dict", "optimizer", ...}:
+      // the model is the state_dict entry; optimizer moments are not weights
+      if (top instanceof Map<?, ?> m && m.get("state_dict") instanceof Map<?, ?> inner) top = inner;
       Map<String, TensorRef> refs = new LinkedHashMap<>();
       boolean torchScript = top instanceof Pickle.PyObject;
       collect(top, "", refs, 0);
