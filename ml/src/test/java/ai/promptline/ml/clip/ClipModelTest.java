@@ -310,8 +310,9 @@ class ClipModelTest {
       Path bad = dir.resolve("bad.safetensors");
       Safetensors.write(bad, sd, ClipWeights.metadataFor(model.config()));
       IllegalArgumentException iae = assertThrows(IllegalArgumentException.class, () -> ClipModel.load(bad, m));
-      assertTrue(iae.getMessage().contains("missing keys [visual.ln_post.bias]"), iae.getMessage());
-      assertTrue(iae.getMessage().contains("unexpected keys [extra.weight]"), iae.getMessage());
+      assertTrue(iae.getMessage().contains("(custom ViT (32px, patch 8, width 64"), iae.getMessage());
+      assertTrue(iae.getMessage().contains("missing keys (expected shape): visual.ln_post.bias (64)"), iae.getMessage());
+      assertTrue(iae.getMessage().contains("unexpected keys (shape): extra.weight (1)"), iae.getMessage());
       assertTrue(iae.getMessage().contains("visual.proj expected (64, 32) got (64, 16)"), iae.getMessage());
     }
   }
