@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Throughput of the reference PyTorch CLIP (eager; fp32, or fp16/bf16 via convert_weights) with
-ViT-B/16 geometry; one JSON line."""
+"""Throughput of the reference CLIP -- OpenAI's own clip.model.CLIP from the `clip` package
+(pip: openai-clip), eager PyTorch; fp32, fp16 via the reference convert_weights, bf16 via the same
+tensors cast to bfloat16 -- with ViT-B/16 geometry and random weights; one JSON line."""
 import json
 import os
 import sys
 import time
 
+import clip
 import torch
+from clip.model import CLIP
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
-from clip_golden import CLIP, VIT, Tokenizer, convert_weights  # noqa: E402
+from clip_golden_precision import converted  # noqa: E402
 
 
 def median_time(fn, iters):
@@ -28,22 +31,17 @@ def main():
     precision = sys.argv[5] if len(sys.argv) > 5 else "fp32"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    c = dict(VIT, embedDim=512, imageResolution=224, visionWidth=768, visionLayers=12, visionPatchSize=16,
-             visionHeads=12, textWidth=512, textLayers=12, textHeads=8)
-    model = CLIP(c).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.02)
+    # ViT-B/16: embed 512, 224 px, 12 layers, width 768, patch 16; text 77 x 49408, width 512, 8 heads, 12 layers
+    model = CLIP(512, 224, 12, 768, 16, 77, 49408, 512, 8, 12).eval()  # reference initialize_parameters
     if precision != "fp32":
-        convert_weights(model, {"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
+        converted(model, {"fp16": torch.float16, "bf16": torch.bfloat16}[precision])
     px = torch.randn(img_batch, 3, 224, 224)
-    tok = Tokenizer()
     texts = ["a photo of a %s number %d." % ("dog" if i % 2 == 0 else "small red car", i) for i in range(txt_batch)]
-    ids = tok.tokenize(texts)
+    ids = clip.tokenize(texts)
     with torch.inference_mode():
         img = median_time(lambda: model.encode_image(px), iters)
         txt = median_time(lambda: model.encode_text(ids), iters)
-    print(json.dumps({"impl": "pytorch", "images_per_s": round(img_batch / img, 3),
+    print(json.dumps({"impl": "openai-clip (clip.model.CLIP)", "images_per_s": round(img_batch / img, 3),
                       "sequences_per_s": round(txt_batch / txt, 3), "img_batch": img_batch,
                       "txt_batch": txt_batch, "precision": precision, "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
