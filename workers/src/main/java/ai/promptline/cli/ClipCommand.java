@@ -83,7 +83,9 @@ public final class ClipCommand implements Runnable {
   static final class Classify implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "checkpoint (.pt TorchScript/torch.save, .safetensors)")
+    @Option(names = "--weights", required = true,
+        description = "checkpoint: OpenAI TorchScript .pt, torch.save / open_clip .pt, safetensors (OpenAI or HF names),"
+            + " or a HuggingFace save_pretrained directory")
     Path weights;
 
     @Option(names = "--model", description = "official model name (e.g. ViT-B/16): verify the file's SHA-256")
@@ -129,7 +131,10 @@ public final class ClipCommand implements Runnable {
   static final class Inspect implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--weights", required = true) Path weights;
+    @Option(names = "--weights", required = true,
+        description = "checkpoint: OpenAI TorchScript .pt, torch.save / open_clip .pt, safetensors (OpenAI or HF names),"
+            + " or a HuggingFace save_pretrained directory")
+    Path weights;
 
     @Option(names = "--model", description = "official model name: verify the file's SHA-256")
     String model;
@@ -145,6 +150,7 @@ public final class ClipCommand implements Runnable {
         ClipConfig c = clip.config();
         out.println("file:        " + weights);
         out.println("format:      " + clip.sourceFormat());
+        out.println("architecture: " + ai.promptline.ml.clip.ClipArchitectures.describe(c));
         out.println("sha256:      " + clip.sha256());
         String official = ClipCheckpoints.known().values().stream()
             .filter(k -> k.sha256().equals(clip.sha256())).map(ClipCheckpoints.Known::name).findFirst()

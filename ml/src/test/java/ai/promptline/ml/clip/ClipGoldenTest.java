@@ -72,6 +72,7 @@ class ClipGoldenTest {
     assertEquals(e.length, a.length, what + " size");
     double max = 0;
     for (int i = 0; i < e.length; i++) max = Math.max(max, Math.abs(e[i] - a[i]));
+    System.out.printf("golden %-32s max abs error %.3g%n", what, max);
     assertTrue(max <= TOL, what + ": max abs error " + max + " > " + TOL);
   }
 
