@@ -398,7 +398,7 @@ public final class ClipModel implements AutoCloseable {
   public NDArray logits(NDArray imageFeatures, NDArray textFeatures) {
     NDArray a = normalize(imageFeatures);
     NDArray b = normalize(textFeatures);
-    NDArray out = a.matMul(b.transpose()).mul(logitScale);
+    NDArray out = Numerics.scale(a.matMul(b.transpose()), logitScale);
     a.close();
     b.close();
     return out;
@@ -415,7 +415,7 @@ public final class ClipModel implements AutoCloseable {
     NDArray y = Numerics.cast(x, num.dtype());
     if (y == x) {
       if (!precision.isEmulated()) return x;
-      y = x.mul(1f); // a scope-owned copy, so that the rounding's intermediates land in scope
+      y = Numerics.scale(x, 1f); // a scope-owned copy, so that the rounding's intermediates land in scope
     }
     adopt(y, scope);
     return num.round(y);

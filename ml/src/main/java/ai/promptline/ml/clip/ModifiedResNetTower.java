@@ -151,7 +151,7 @@ final class ModifiedResNetTower implements VisionTower {
     NDArray q = num.round(Linear.linear(x.get(":, 0:1"), qW, qB).singletonOrThrow());
     NDArray k = num.round(Linear.linear(x, kW, kB).singletonOrThrow());
     NDArray v = num.round(Linear.linear(x, vW, vB).singletonOrThrow());
-    q = num.round(q.reshape(n, 1, heads, hd).transpose(0, 2, 1, 3).mul((float) (1.0 / Math.sqrt(hd))));
+    q = num.round(Numerics.scale(q.reshape(n, 1, heads, hd).transpose(0, 2, 1, 3), (float) (1.0 / Math.sqrt(hd))));
     k = k.reshape(n, len, heads, hd).transpose(0, 2, 3, 1); // [N, H, hd, S]
     v = v.reshape(n, len, heads, hd).transpose(0, 2, 1, 3); // [N, H, S, hd]
     NDArray out = num.round(num.round(num.round(q.matMul(k)).softmax(-1)).matMul(v)); // [N, H, 1, hd]

@@ -26,7 +26,7 @@ import ai.djl.ndarray.types.DataType;
  *       derivative is exactly 1, like a cast's. It must not see ±inf (masks are never rounded).
  * </ul>
  */
-final class Numerics {
+public final class Numerics {
   private static final float VELTKAMP_BF16 = 65537f; // 2^(24-8) + 1
 
   private final Precision precision;
@@ -66,8 +66,23 @@ final class Numerics {
 
   /** bfloat16 rounding of fp32 values (Veltkamp split); derivative 1. */
   static NDArray roundBf16(NDArray x) {
-    NDArray a = x.mul(VELTKAMP_BF16);
+    NDArray a = scale(x, VELTKAMP_BF16);
     return a.sub(a.sub(x));
+  }
+
+  /**
+   * {@code x · s}, safe under autograd. DJL's {@code NDArray.mul(Number)} wraps the scalar in a
+   * tensor over a Java direct buffer ({@code torch::from_blob}, no copy) and closes it right after
+   * the op, while PyTorch's {@code MulBackward} keeps that tensor to compute the gradient: once the
+   * garbage collector frees the buffer, backward reads whatever reuses the memory. That was the
+   * cause of the sporadic NaN / 1e20 prompt gradients and of the run-to-run differences of
+   * identical CoOp runs. Here the scalar is a tensor that PyTorch allocates and reference-counts
+   * itself ({@code torch::full}), so the saved value outlives the Java handle.
+   */
+  public static NDArray scale(NDArray x, float s) {
+    try (NDArray c = x.getManager().full(new ai.djl.ndarray.types.Shape(), s, x.getDataType())) {
+      return x.mul(c);
+    }
   }
 
   /**

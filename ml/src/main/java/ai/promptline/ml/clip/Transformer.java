@@ -109,7 +109,7 @@ final class Transformer {
     NDArray qkv = num.round(Linear.linear(x, b.inW(), b.inB()).singletonOrThrow());
     // [N, L, 3, H, hd] -> [3, N, H, L, hd]
     qkv = qkv.reshape(n, len, 3, heads, hd).transpose(2, 0, 3, 1, 4);
-    NDArray q = num.round(qkv.get(0).mul((float) (1.0 / Math.sqrt(hd))));
+    NDArray q = num.round(Numerics.scale(qkv.get(0), (float) (1.0 / Math.sqrt(hd))));
     NDArray k = qkv.get(1);
     NDArray v = qkv.get(2);
     NDArray scores = num.round(q.matMul(k.transpose(0, 1, 3, 2))); // [N, H, L, L]
@@ -147,12 +147,12 @@ final class Transformer {
   }
 
   static NDArray quickGelu(NDArray x) {
-    return x.mul(Activation.sigmoid(x.mul(1.702f)));
+    return x.mul(Activation.sigmoid(Numerics.scale(x, 1.702f)));
   }
 
   /** QuickGELU with the reference's three rounded ops ({@code x * sigmoid(1.702 * x)}). */
   static NDArray quickGelu(NDArray x, Numerics num) {
-    return num.round(x.mul(num.round(Activation.sigmoid(num.round(x.mul(1.702f))))));
+    return num.round(x.mul(num.round(Activation.sigmoid(num.round(Numerics.scale(x, 1.702f))))));
   }
 
   /**

@@ -13,6 +13,6 @@ public final class Features {
 
   /** {@code scale · a · bᵀ} for normalised rows. */
   public static NDArray cosineLogits(NDArray normalizedImages, NDArray normalizedTexts, float scale) {
-    return normalizedImages.matMul(normalizedTexts.transpose()).mul(scale);
+    return ai.promptline.ml.clip.Numerics.scale(normalizedImages.matMul(normalizedTexts.transpose()), scale);
   }
 }
