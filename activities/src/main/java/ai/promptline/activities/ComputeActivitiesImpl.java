@@ -17,7 +17,11 @@ import ai.promptline.ml.methods.Methods;
 import ai.promptline.ml.methods.PromptMethod;
 import ai.promptline.ml.train.Evaluator;
 import ai.promptline.ml.train.FeatureExtractor;
-import ai.promptline.ml.train.FeatureTrainer;
+import ai.promptline.ml.methods.MethodSpec;
+import ai.promptline.ml.train.BatchSource;
+import ai.promptline.ml.train.FeatureBatches;
+import ai.promptline.ml.train.PixelBatches;
+import ai.promptline.ml.train.PromptTrainer;
 import ai.promptline.ml.train.LrSchedule;
 import ai.promptline.ml.train.TensorBytes;
 import ai.promptline.workflows.api.ComputeActivities;
@@ -79,13 +83,15 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     Cached novel;
     Cached train;
     int dim;
+    boolean pixels = spec(c).input() == MethodSpec.Input.PIXELS;
     try (ModelCache.Lease lease = models.acquire(c.model())) {
       ClipModel clip = lease.model();
       int size = clip.config().imageResolution();
       Path root = Path.of(index.imageRoot());
-      base = cached(c, "test", size, 0, index.baseTest(), root, clip);
-      novel = index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
-      train = c.train().epochs() > 0
+      // a method that prompts the image tower runs it on pixels at every step: nothing to cache
+      base = pixels ? Cached.NONE : cached(c, "test", size, 0, index.baseTest(), root, clip);
+      novel = pixels || index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
+      train = !pixels && c.train().epochs() > 0
           ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip) : Cached.NONE;
       dim = clip.config().embedDim();
     }
@@ -93,7 +99,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     boolean hit = base.hit() && novel.hit() && train.hit();
     backends.meters().counter("promptline.features.cache", "result", hit ? "hit" : "miss").increment();
     timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
-    String key = ModelCache.key(base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
+    String key = ModelCache.key(base.ref() == null ? "" : base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
         train.ref() == null ? "" : train.ref().key());
     return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), dim, views, hit);
   }
@@ -156,19 +162,17 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     try (ModelCache.Lease lease = models.acquire(c.model());
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease.model(), m)) {
+      Map<String, String> env = Provenance.environment(m);
       if (method.parameters().isEmpty() || p.epochs() == 0)
-        return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started);
-      NDArray feats = Features.normalize(TensorBytes.decode(backends.store().get(input.features().train()), m)
-          .tensors().get("features"));
-      if (feats.getShape().dimension() == 2) feats = feats.expandDims(0);
+        return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started, 0, env);
       int[] labels = index.train().stream().mapToInt(SplitIndex.Item::label).toArray();
       ClassSet classes = new ClassSet(index.baseClasses(), index.template());
 
-      FeatureTrainer.Resume resume = resumePoint(run.runKey(), ctx, m);
+      PromptTrainer.Resume resume = resumePoint(run.runKey(), ctx, m);
       Set<Long> logged = new HashSet<>();
       backends.tracker().metricHistory(run.mlflowRunId(), "loss").forEach(x -> logged.add(x.step()));
       String prefix = "runs/" + run.runKey() + "/ckpt/";
-      FeatureTrainer.Listener listener = new FeatureTrainer.Listener() {
+      PromptTrainer.Listener listener = new PromptTrainer.Listener() {
         private String lastCheckpoint;
 
         @Override
@@ -191,14 +195,19 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           ctx.heartbeat(new TrainProgress(epoch, lastCheckpoint)); // throttled by the SDK
         }
       };
-      FeatureTrainer.Settings settings = new FeatureTrainer.Settings(p.epochs(), p.batchSize(),
+      PromptTrainer.Settings settings = new PromptTrainer.Settings(p.epochs(), p.batchSize(),
           new LrSchedule(p.lr(), p.epochs(), p.warmupEpochs(), p.warmupLr()), p.momentum(), p.weightDecay(), c.seed());
-      FeatureTrainer.Outcome out;
-      try {
-        out = FeatureTrainer.train(method, classes, feats, labels, settings, resume, listener);
-      } catch (FeatureTrainer.DivergedException e) {
+      PromptTrainer.Outcome out;
+      try (BatchSource source = trainSource(c, input, index, lease.model(), labels, m)) {
+        out = PromptTrainer.train(method, classes, source, settings, resume, listener);
+      } catch (PromptTrainer.DivergedException e) {
         throw Failures.invalidInput(e.getMessage(), e);
       }
+      if (out.recomputedSteps() > 0) {
+        backends.meters().counter("promptline.train.recomputed_steps", "method", c.method()).increment(out.recomputedSteps());
+      }
+      backends.tracker().log(run.mlflowRunId(), Map.of(), List.of(new Metric("train.recomputed_steps",
+          out.recomputedSteps(), out.epochs(), System.currentTimeMillis())), Map.of());
       Map<String, String> meta = new LinkedHashMap<>();
       meta.put("method", c.method());
       meta.put("runKey", run.runKey());
@@ -206,24 +215,39 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       BlobRef prompt = backends.store().put("runs/" + run.runKey() + "/prompt.safetensors",
           TensorBytes.encode(method.stateDict(), meta));
       return new TrainResult(prompt, out.epochs(), out.resumedFromEpoch(), out.finalLoss(), method.trainableParams(),
-          System.currentTimeMillis() - started);
+          System.currentTimeMillis() - started, out.recomputedSteps(), env);
     }
+  }
+
+  /**
+   * The training batches: cached augmented features for methods that leave the image tower frozen,
+   * or pixels with a fresh seeded crop and flip every epoch for methods that prompt it.
+   */
+  private BatchSource trainSource(RunConfig c, TrainInput input, SplitIndex index, ClipModel clip, int[] labels, NDManager m) {
+    if (spec(c).input() == MethodSpec.Input.PIXELS) {
+      Path root = Path.of(index.imageRoot());
+      List<Path> paths = index.train().stream().map(i -> root.resolve(i.path())).toList();
+      return new PixelBatches(paths, labels, Transforms.train(clip.config().imageResolution(), c.seed()), decodeThreads);
+    }
+    NDArray feats = Features.normalize(TensorBytes.decode(backends.store().get(input.features().train()), m)
+        .tensors().get("features"));
+    return new FeatureBatches(feats, labels);
   }
 
   /**
    * Newest checkpoint: the one the last heartbeat named, else the newest under the run's prefix
    * (heartbeats are throttled, so the store may be ahead of them).
    */
-  private FeatureTrainer.Resume resumePoint(String runKey, ActivityExecutionContext ctx, NDManager m) {
+  private PromptTrainer.Resume resumePoint(String runKey, ActivityExecutionContext ctx, NDManager m) {
     List<String> ckpts = backends.store().list("runs/" + runKey + "/ckpt/");
     Optional<TrainProgress> hb = ctx.getHeartbeatDetails(TrainProgress.class);
     String key = ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1);
     if (key == null && hb.isPresent() && hb.get().checkpointKey() != null) key = hb.get().checkpointKey();
-    if (key == null) return FeatureTrainer.Resume.fresh();
+    if (key == null) return PromptTrainer.Resume.fresh();
     byte[] data = backends.store().find(key).orElseThrow(() -> Failures.invalidInput("checkpoint vanished", null));
     var contents = TensorBytes.decode(data, m);
     int epochs = Integer.parseInt(contents.metadata().get("epochsDone"));
-    return new FeatureTrainer.Resume(epochs, contents.tensors());
+    return new PromptTrainer.Resume(epochs, contents.tensors());
   }
 
   // ---------------------------------------------------------------- evaluation
@@ -237,10 +261,12 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease.model(), m)) {
       loadTrained(method, input.trained(), m);
-      Evaluator.Accuracy base = accuracy(method, index.baseClasses(), index.template(), input.features().baseTest(),
-          index.baseTest(), m);
+      Path root = Path.of(index.imageRoot());
+      ClipModel clip = lease.model();
+      Evaluator.Accuracy base = accuracy(c, method, clip, index.baseClasses(), index.template(), input.features().baseTest(),
+          index.baseTest(), root, m);
       Evaluator.Accuracy novel = index.novelTest().isEmpty() ? new Evaluator.Accuracy(0, 0)
-          : accuracy(method, index.novelClasses(), index.template(), input.features().novelTest(), index.novelTest(), m);
+          : accuracy(c, method, clip, index.novelClasses(), index.template(), input.features().novelTest(), index.novelTest(), root, m);
       double b = base.percent();
       double n = novel.percent();
       return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total());
@@ -263,11 +289,16 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease.model(), m)) {
       ClipModel clip = lease.model();
-      Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
-          clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
-      backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
+      BlobRef ref = null;
+      if (spec(c).input() == MethodSpec.Input.FEATURES) {
+        Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
+            clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
+        backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
+        ref = features.ref();
+      }
       loadTrained(method, input.trained(), m);
-      Evaluator.Accuracy acc = accuracy(method, index.classes(), index.template(), features.ref(), index.test(), m);
+      Evaluator.Accuracy acc = accuracy(c, method, clip, index.classes(), index.template(), ref, index.test(),
+          Path.of(index.imageRoot()), m);
       return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total());
     } finally {
       timer.stop(backends.meters().timer("promptline.stage", "stage", "target"));
@@ -280,21 +311,55 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       method.loadStateDict(TensorBytes.decode(backends.store().get(trained.prompt()), m).tensors());
   }
 
-  private Evaluator.Accuracy accuracy(PromptMethod method, List<String> classes, String template, BlobRef features,
-      List<SplitIndex.Item> items, NDManager m) {
-    NDArray f = Features.normalize(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
+  /**
+   * Accuracy on test items: from their cached test features, or, for methods that prompt the image
+   * tower, from pixels through the test transform.
+   */
+  private Evaluator.Accuracy accuracy(RunConfig c, PromptMethod method, ClipModel clip, List<String> classes,
+      String template, BlobRef features, List<SplitIndex.Item> items, Path root, NDManager m) {
     int[] labels = items.stream().mapToInt(SplitIndex.Item::label).toArray();
-    return Evaluator.accuracy(method, new ClassSet(classes, template), f, labels);
+    BatchSource source;
+    if (spec(c).input() == MethodSpec.Input.PIXELS) {
+      List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
+      source = new PixelBatches(paths, labels, Transforms.test(clip.config().imageResolution()), decodeThreads);
+    } else {
+      NDArray f = Features.normalize(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
+      source = new FeatureBatches(f, labels);
+    }
+    try (source) {
+      return Evaluator.accuracy(method, new ClassSet(classes, template), source, m);
+    }
   }
 
   private SplitIndex splitIndex(SplitResult split) {
     return SplitIndex.fromJson(backends.store().get(split.index()));
   }
 
+  private static MethodSpec spec(RunConfig c) {
+    try {
+      return Methods.spec(c.method());
+    } catch (IllegalArgumentException e) {
+      throw Failures.invalidInput(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The run's method: its registry spec's options, with the text context ({@code nCtx},
+   * {@code ctxInit}) from the train params where the method has those options, and the run's other
+   * options.
+   */
+  static MethodOptions options(RunConfig c) {
+    MethodSpec spec = Methods.spec(c.method());
+    Map<String, String> given = new LinkedHashMap<>();
+    if (spec.defaults().containsKey("nCtx")) given.put("nCtx", String.valueOf(c.train().nCtx()));
+    if (spec.defaults().containsKey("ctxInit")) given.put("ctxInit", c.train().ctxInit());
+    given.putAll(c.options());
+    return MethodOptions.of(spec, given);
+  }
+
   private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m) {
     try {
-      return Methods.create(c.method(), new MethodContext(clip, ClipTokenizer.getDefault(), m,
-          new MethodOptions(c.train().nCtx(), c.train().ctxInit()), c.seed()));
+      return Methods.create(c.method(), new MethodContext(clip, ClipTokenizer.getDefault(), m, options(c), c.seed()));
     } catch (IllegalArgumentException e) {
       throw Failures.invalidInput(e.getMessage(), e);
     }

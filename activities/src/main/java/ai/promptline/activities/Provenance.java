@@ -14,6 +14,36 @@ public final class Provenance {
     return v == null || v.isBlank() ? "unknown" : v;
   }
 
+  /**
+   * Where a train activity ran: device, engine versions, host and cores — captured by the worker
+   * that trains (the GPU queue), not by the one that logs.
+   */
+  public static Map<String, String> environment(ai.djl.ndarray.NDManager manager) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("device", String.valueOf(manager.getDevice()));
+    m.put("djl", version(ai.djl.engine.Engine.class));
+    m.put("pytorch", engineVersion());
+    try {
+      ai.djl.engine.Engine e = ai.djl.engine.Engine.getInstance();
+      m.put("gpus", String.valueOf(e.getGpuCount()));
+      if (e.getGpuCount() > 0) {
+        m.put("cuda", String.valueOf(ai.djl.util.cuda.CudaUtils.getCudaVersionString()));
+        m.put("gpu", String.valueOf(ai.djl.util.cuda.CudaUtils.getComputeCapability(0)));
+      }
+    } catch (RuntimeException | LinkageError e) {
+      m.put("gpus", "unavailable");
+    }
+    try {
+      m.put("host", java.net.InetAddress.getLocalHost().getHostName());
+    } catch (java.io.IOException e) {
+      m.put("host", "unknown");
+    }
+    m.put("cpus", String.valueOf(Runtime.getRuntime().availableProcessors()));
+    m.put("java", System.getProperty("java.version"));
+    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    return m;
+  }
+
   public static Map<String, String> libraries() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("java", System.getProperty("java.version"));

@@ -175,6 +175,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     if (in.trained() != null) {
       tags.put("promptline.resumed_from_epoch", String.valueOf(in.trained().resumedFromEpoch()));
       tags.put("promptline.trainable_params", String.valueOf(in.trained().trainableParams()));
+      in.trained().environment().forEach((k, v) -> tags.put("promptline.train." + k, v));
     }
     tracker().log(runId, Map.of(), metrics, tags);
     if (in.trained() != null && in.trained().prompt() != null)
@@ -211,6 +212,8 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     p.put("codeVersion", Provenance.codeVersion());
     p.put("pipelineVersion", ContentKeys.PIPELINE_VERSION);
     p.put("libraries", Provenance.libraries());
+    // where training ran (the GPU worker), as its train activity recorded it
+    p.put("trainEnvironment", in.trained() == null ? Map.of() : in.trained().environment());
     return p;
   }
 

@@ -132,8 +132,8 @@ class ComputeTrainEvalTest {
     Stages.TrainResult resumed = compute.train(new Stages.TrainInput(run, split, feats));
     assertEquals(2, resumed.resumedFromEpoch());
     try (NDManager m = NDManager.newBaseManager()) {
-      float[] a = TensorBytes.decode(prompt1, m).tensors().get("prompt_learner.ctx").toFloatArray();
-      float[] b = TensorBytes.decode(store.get(resumed.prompt()), m).tensors().get("prompt_learner.ctx").toFloatArray();
+      float[] a = TensorBytes.decode(prompt1, m).tensors().get("ctx").toFloatArray();
+      float[] b = TensorBytes.decode(store.get(resumed.prompt()), m).tensors().get("ctx").toFloatArray();
       assertArrayEquals(a, b);
     }
     assertEquals(3, tracker.metricHistory(runId, "loss").size(), "epoch 3 was logged by the first attempt already");

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       ServicesCommand.class,
       DataCommand.class,
       ClipCommand.class,
+      MethodCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -3,6 +3,9 @@ package ai.promptline.workers;
 import ai.promptline.activities.ModelCache;
 import ai.promptline.ml.data.BenchmarkDataset;
 import ai.promptline.ml.data.Datasets;
+import ai.promptline.ml.clip.ClipArchitectures;
+import ai.promptline.ml.clip.ClipCheckpoints;
+import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.methods.Methods;
 import ai.promptline.workflows.model.CampaignSpec;
 import ai.promptline.workflows.model.CampaignSpec.MethodSpec;
@@ -37,6 +40,8 @@ import java.util.Map;
  *   - name: zsclip
  *   - name: coop
  *     train: {epochs: 200, batchSize: 32, lr: 0.002}
+ *   - name: maple                       # gets MaPLe's reference recipe (5 epochs, batch 4, lr 0.0035)
+ *     options: {depth: 9, nCtx: 2}      # method options, see `promptline method list`
  * shots: [16]
  * seeds: [1, 2, 3]
  * </pre>
@@ -67,8 +72,16 @@ public record CampaignFile(
 
   public record Dataset(String name, String root) {}
 
-  /** A method and overrides of its training defaults ({@link TrainParams#coopDefaults}). */
-  public record Method(String name, Map<String, Object> train) {}
+  /**
+   * A method, overrides of its reference training recipe, and its options ({@code nCtx},
+   * {@code ctxInit}, {@code depth}, {@code k}, ...; the text context may also be given under
+   * {@code train} as before).
+   */
+  public record Method(String name, Map<String, Object> train, Map<String, Object> options) {
+    public Method(String name, Map<String, Object> train) {
+      this(name, train, null);
+    }
+  }
 
   private static final ObjectMapper YAML =
       new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -132,10 +145,19 @@ public record CampaignFile(
             + "dataset '" + opened.name() + "'; list every target once (results are keyed by dataset name)");
       ts.add(new DatasetRef(t.name(), root.toString(), opened.fingerprint()));
     }
+    ClipConfig arch = modelConfig(weights);
     List<MethodSpec> ms = new ArrayList<>();
     for (Method m : methods) {
-      Methods.constructor(require(m.name(), "methods[].name"));
-      ms.add(new MethodSpec(m.name(), trainParams(m)));
+      ai.promptline.ml.methods.MethodSpec spec;
+      try {
+        spec = Methods.spec(require(m.name(), "methods[].name"));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("campaign file: " + e.getMessage(), e);
+      }
+      TrainParams train = trainParams(m, spec);
+      Map<String, String> options = options(m, spec, train);
+      checkMethodFits(spec, options, arch, cross, train);
+      ms.add(new MethodSpec(m.name(), train, options));
     }
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
         new ModelRef(require(model.name(), "model.name"), weights.toString(), sha, model.precision()), ms,
@@ -143,10 +165,22 @@ public record CampaignFile(
         proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts);
   }
 
-  private static TrainParams trainParams(Method m) {
-    TrainParams d = m.name().equals("zsclip")
-        ? new TrainParams(0, 100, 0, 0.9, 5e-4, 1, 1e-5, 0, "", 0)
-        : TrainParams.coopDefaults(200);
+  /**
+   * The method's reference recipe (methods.md §3.9, {@code promptline method list}) overridden by
+   * {@code train:}. CoOp's recipe is {@link TrainParams#coopDefaults}{@code (200)}, as before.
+   */
+  static TrainParams trainParams(Method m, ai.promptline.ml.methods.MethodSpec spec) {
+    Map<String, String> defaults = spec.defaults();
+    ai.promptline.ml.methods.MethodSpec.Recipe r = spec.recipe();
+    TrainParams d;
+    if (spec.name().equals("zsclip")) {
+      d = new TrainParams(0, 100, 0, 0.9, 5e-4, 1, 1e-5, 0, "", 0);
+    } else {
+      int nCtx = defaults.containsKey("nCtx") ? Integer.parseInt(defaults.get("nCtx")) : 0;
+      String ctxInit = defaults.getOrDefault("ctxInit", "");
+      int views = spec.input() == ai.promptline.ml.methods.MethodSpec.Input.FEATURES ? Math.min(r.epochs(), 4) : 0;
+      d = new TrainParams(r.epochs(), r.batchSize(), r.lr(), 0.9, 5e-4, 1, 1e-5, nCtx, ctxInit, views);
+    }
     if (m.train() == null || m.train().isEmpty()) return d;
     Map<String, Object> merged = new java.util.LinkedHashMap<>(YAML.convertValue(d, Map.class));
     for (String k : m.train().keySet())
@@ -157,6 +191,71 @@ public record CampaignFile(
       return YAML.convertValue(merged, TrainParams.class);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("methods[" + m.name() + "].train: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The run-key form of a method's options: validated against the method (unknown options are
+   * refused with the list of valid ones) and defaults dropped; the text context stays in the train
+   * params.
+   */
+  private static Map<String, String> options(Method m, ai.promptline.ml.methods.MethodSpec spec, TrainParams train) {
+    Map<String, String> given = new java.util.LinkedHashMap<>();
+    if (m.options() != null) m.options().forEach((k, v) -> given.put(k, v == null ? "" : String.valueOf(v)));
+    try {
+      spec.resolve(given); // refuses unknown options and non-integers, naming the valid ones
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].options: " + e.getMessage(), e);
+    }
+    if (given.containsKey("nCtx") || given.containsKey("ctxInit")) {
+      throw new IllegalArgumentException("campaign file: methods[" + m.name() + "]: give nCtx and ctxInit under 'train:'"
+          + " (they are part of the train params), not under 'options:'");
+    }
+    Map<String, String> nonDefault = spec.nonDefault(given);
+    nonDefault.remove("nCtx");
+    nonDefault.remove("ctxInit");
+    return nonDefault;
+  }
+
+  /** Plan-time refusals that need the model's architecture. */
+  private static void checkMethodFits(ai.promptline.ml.methods.MethodSpec spec, Map<String, String> options, ClipConfig arch,
+      boolean cross, TrainParams train) {
+    if (arch == null) return;
+    if (spec.vitOnly() && arch.visionKind() != ClipConfig.VisionKind.VIT) {
+      throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' prompts the ViT image tower, but the model is "
+          + ClipArchitectures.describe(arch) + " (a ModifiedResNet); use a ViT checkpoint or a text-only method (zsclip, coop, cocoop, deep-text)");
+    }
+    if (cross && spec.perClassParameters()) {
+      throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' learns per-class parameters, which do not"
+          + " exist for a target's classes; cross-dataset evaluation needs a method whose prompt applies to any class list");
+    }
+    Map<String, String> all = spec.resolve(options);
+    for (String key : new String[] {"depth", "depthVision"}) {
+      if (!all.containsKey(key)) continue;
+      int depth = Integer.parseInt(all.get(key));
+      boolean coupled = spec.name().equals("maple") || spec.name().equals("mrpo"); // depth prompts both towers
+      int layers = key.equals("depthVision") ? arch.visionLayers()
+          : coupled ? Math.min(arch.textLayers(), arch.visionLayers()) : arch.textLayers();
+      if (depth < 1 || depth > layers) {
+        throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' option " + key + "=" + depth
+            + " must be between 1 and the model's " + layers + " layers (" + ClipArchitectures.describe(arch) + ")");
+      }
+    }
+    if (train.epochs() > 0 && !spec.name().equals("zsclip") && spec.defaults().containsKey("ctxInit")) {
+      int words = train.ctxInit().isBlank() ? train.nCtx() : train.ctxInit().trim().split("\\s+").length;
+      if (words + 4 > arch.contextLength()) {
+        throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' context of " + words
+            + " tokens does not fit the " + arch.contextLength() + "-token text context");
+      }
+    }
+  }
+
+  /** The model's architecture from its tensor shapes (no weights read), or null for an unreadable file (loading will say why). */
+  private static ClipConfig modelConfig(Path weights) {
+    try {
+      return ClipCheckpoints.config(weights);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalArgumentException("model.weights: " + e.getMessage(), e);
     }
   }
 

@@ -104,6 +104,49 @@ public final class ClipCheckpoints {
   }
 
   /**
+   * The architecture of a checkpoint from its tensor shapes alone (safetensors header, the pickle of
+   * a PyTorch archive, an HF directory's config and header), reading no weights: what campaign
+   * planning needs to check a method against the model.
+   *
+   * @throws IOException for a file that is no checkpoint; IllegalArgumentException for a state
+   *     dict that is not CLIP
+   */
+  public static ClipConfig config(Path file) throws IOException {
+    Path f = file;
+    if (Files.isDirectory(file)) {
+      f = file.resolve("model.safetensors");
+      if (!Files.isRegularFile(f)) {
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+          return ClipModel.load(file, m).config(); // sharded / .bin: the full reader
+        }
+      }
+    }
+    Map<String, ai.djl.ndarray.types.Shape> shapes;
+    ClipConfig meta = null;
+    if (TorchArchive.isZip(f)) {
+      shapes = TorchArchive.shapes(f);
+    } else {
+      shapes = Safetensors.readShapes(f);
+      String json = Safetensors.readMetadata(f).get(ClipWeights.CONFIG_METADATA_KEY);
+      if (json != null) meta = ClipConfig.fromJson(json);
+    }
+    if (meta != null) return meta;
+    if (shapes.containsKey("text_model.embeddings.token_embedding.weight")) {
+      Map<String, ai.djl.ndarray.types.Shape> mapped = new java.util.LinkedHashMap<>();
+      shapes.forEach((k, v) -> {
+        String n = CheckpointReader.openAiName(k);
+        if (n == null) return;
+        if (n.endsWith("in_proj_weight")) v = new ai.djl.ndarray.types.Shape(3 * v.get(0), v.get(1));
+        else if (n.endsWith("in_proj_bias")) v = new ai.djl.ndarray.types.Shape(3 * v.get(0));
+        else if (n.equals("text_projection") || n.equals("visual.proj")) v = new ai.djl.ndarray.types.Shape(v.get(1), v.get(0));
+        mapped.put(n, v);
+      });
+      shapes = mapped;
+    }
+    return ClipConfig.inferFrom(shapes);
+  }
+
+  /**
    * Verifies that {@code file} is the official checkpoint {@code modelName}.
    *
    * @throws IllegalArgumentException for an unknown name or a digest mismatch (wrong or truncated file)

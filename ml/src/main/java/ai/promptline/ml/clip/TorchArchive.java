@@ -49,6 +49,31 @@ final class TorchArchive {
   /** The result: tensors by state-dict name, and whether it came from a TorchScript module. */
   record Result(Map<String, NDArray> tensors, boolean torchScript, Map<String, Integer> storedDtypes) {}
 
+  /** Tensor shapes by state-dict name, without reading any storage (a pickle walk only). */
+  static Map<String, Shape> shapes(Path file) throws IOException {
+    try (ZipFile zip = new ZipFile(file.toFile())) {
+      String root = null;
+      for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
+        String name = e.nextElement().getName();
+        if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) {
+          root = name.substring(0, name.length() - "data.pkl".length());
+          break;
+        }
+      }
+      if (root == null) throw new IOException(file + " is a zip but not a PyTorch archive (no <root>/data.pkl)");
+      Object top = new Pickle(readEntry(zip, root + "data.pkl"), TorchArchive::reduce, TorchArchive::persistentLoad).load();
+      if (top instanceof Map<?, ?> m && m.get("state_dict") instanceof Map<?, ?> inner) top = inner;
+      Map<String, TensorRef> refs = new LinkedHashMap<>();
+      collect(top, "", refs, 0);
+      unwrap(refs);
+      Map<String, Shape> out = new LinkedHashMap<>();
+      refs.forEach((k, v) -> out.put(k, new Shape(v.size())));
+      return out;
+    } catch (java.util.zip.ZipException e) {
+      throw new IOException(file + " is not a readable zip archive (truncated?): " + e.getMessage(), e);
+    }
+  }
+
   static Result read(Path file, NDManager manager) throws IOException {
     try (ZipFile zip = new ZipFile(file.toFile())) {
       String root = null;

@@ -3,6 +3,7 @@ package ai.promptline.ml.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -178,6 +179,7 @@ final class Transformer {
     long len = s.get(1);
     long d = s.get(2);
     int count = r.count();
+    if (r.starts() != null) return replaceRows(x, r, num, n, len, d, count);
     long start = r.position() >= 0 ? r.position() : len + r.position();
     if (start < 0 || start + count > len) {
       throw new IllegalArgumentException(
@@ -190,6 +192,38 @@ final class Transformer {
     parts.add(tok);
     if (start + count < len) parts.add(x.get(":, " + (start + count) + ":"));
     return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 1);
+  }
+
+  /**
+   * Per-sequence positions: {@code x·keep + G·tokens} with {@code keep [N,L,1]} zero on the
+   * replaced rows and the one-hot {@code G [N,L,n]} placing token k at row {@code starts[i]+k}
+   * of sequence i — differentiable w.r.t. both, and one batched op for any mix of positions.
+   */
+  private static NDArray replaceRows(NDArray x, TokenReplacement r, Numerics num, long n, long len, long d, int count) {
+    int[] starts = r.starts();
+    if (starts.length != n) {
+      throw new IllegalArgumentException(starts.length + " start positions for " + n + " sequences");
+    }
+    float[] keep = new float[(int) (n * len)];
+    float[] g = new float[(int) (n * len * count)];
+    java.util.Arrays.fill(keep, 1f);
+    for (int i = 0; i < n; i++) {
+      if (starts[i] + count > len) {
+        throw new IllegalArgumentException("replacement of " + count + " tokens at row " + starts[i] + " does not fit length " + len);
+      }
+      for (int k = 0; k < count; k++) {
+        int row = starts[i] + k;
+        keep[(int) (i * len + row)] = 0f;
+        g[(int) ((i * len + row) * count + k)] = 1f;
+      }
+    }
+    NDManager m = x.getManager();
+    // fresh torch-owned copies: autograd saves G for the gradient of the tokens
+    NDArray keepT = Numerics.scale(m.create(keep, new Shape(n, len, 1)), 1f).toType(x.getDataType(), false);
+    NDArray gT = Numerics.scale(m.create(g, new Shape(n, len, count)), 1f).toType(x.getDataType(), false);
+    NDArray tok = broadcastTokens(r.tokens(), x, n, d); // [N, n, D]
+    if (num != null) tok = num.round(tok);
+    return x.mul(keepT).add(gT.matMul(tok));
   }
 
   /**
@@ -208,7 +242,7 @@ final class Transformer {
       e.attach(like.getManager());
       out = e.broadcast(n, ts.get(0), d);
     } else if (ts.get(0) == n) {
-      out = tokens.toType(tokens.getDataType(), true);
+      out = Numerics.scale(tokens, 1f); // a differentiable copy (toType is not differentiable)
     } else {
       throw new IllegalArgumentException("per-sequence prompt tokens " + ts + " do not match batch " + n);
     }

@@ -1,33 +1,85 @@
 package ai.promptline.ml.methods;
 
+import ai.promptline.ml.methods.MethodSpec.Input;
+import ai.promptline.ml.methods.MethodSpec.Option;
+import ai.promptline.ml.methods.MethodSpec.Recipe;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
 
-/** The method registry: name → constructor. Adding a method = one file + one line here. */
+/**
+ * The method registry: one {@link MethodSpec} per method, with its needs, its options and their
+ * reference defaults, and its reference recipe (methods.md §3.9, base-to-novel, ViT-B/16).
+ * Adding a method = one file + one entry here.
+ */
 public final class Methods {
-  private static final Map<String, Function<MethodContext, PromptMethod>> REGISTRY = new TreeMap<>();
+  private static final Map<String, MethodSpec> REGISTRY = new TreeMap<>();
+
+  private static final Option N_CTX = Option.integer("nCtx", 4, "number of learnable text context tokens (ignored by CoOp/CoCoOp when ctxInit is set: its word count wins)");
+  private static final Option CTX_INIT = Option.text("ctxInit", "a photo of a", "words the text context starts from (\"\" = random N(0, 0.02²) behind an \"X X …\" prompt)");
+
+  private static Option nCtx(int def) {
+    return Option.integer(N_CTX.name(), def, N_CTX.help());
+  }
+
+  private static Option depth(int def) {
+    return Option.integer("depth", def, "prompt depth J: layers 0..J-1 get prompts (deep prompts replace tokens before layers 1..J-1)");
+  }
 
   static {
-    REGISTRY.put(ZeroShotClip.NAME, ZeroShotClip::new);
-    REGISTRY.put(CoOp.NAME, CoOp::new);
+    add(new MethodSpec(ZeroShotClip.NAME, "zero-shot CLIP with the dataset's hand template", Input.FEATURES, false, false, false,
+        List.of(), new Recipe(0, 100, 0), ZeroShotClip::new));
+    add(new MethodSpec(CoOp.NAME, "learnable text context shared by all classes (Zhou et al. IJCV'22)", Input.FEATURES, false,
+        false, false, List.of(N_CTX, CTX_INIT), new Recipe(200, 32, 0.002), CoOp::new));
+    add(new MethodSpec(CoCoOp.NAME, "CoOp + Meta-Net: per-image context bias (Zhou et al. CVPR'22)", Input.FEATURES, false,
+        false, false, List.of(N_CTX, CTX_INIT), new Recipe(10, 1, 0.002), CoCoOp::new));
+    add(new MethodSpec(MaPLe.NAME, "coupled deep text→vision prompts (Khattak et al. CVPR'23)", Input.PIXELS, false, false, true,
+        List.of(nCtx(2), CTX_INIT, depth(9)), new Recipe(5, 4, 0.0035), MaPLe::new));
+    add(new MethodSpec(Ivlp.NAME, "independent deep text and vision prompts (MaPLe repo baseline)", Input.PIXELS, false, false, true,
+        List.of(nCtx(2), CTX_INIT, depth(12), Option.integer("nCtxVision", 2, "number of vision prompt tokens"),
+            Option.integer("depthVision", 12, "vision prompt depth")), new Recipe(5, 4, 0.0035), Ivlp::ivlp));
+    add(new MethodSpec(Ivlp.DEEP_TEXT, "deep language prompts only (MaPLe repo baseline)", Input.FEATURES, false, false, false,
+        List.of(nCtx(4), CTX_INIT, depth(12)), new Recipe(5, 4, 0.0025), Ivlp::deepText));
+    add(new MethodSpec(Vpt.NAME, "deep vision prompts only, fixed text classifier (VPT-deep on CLIP)", Input.PIXELS, false, false,
+        true, List.of(Option.integer("nCtxVision", 8, "number of vision prompt tokens"),
+            Option.integer("depthVision", 12, "vision prompt depth"),
+            Option.text("prompt", "a photo of a", "words before the class name of the fixed text classifier")),
+        new Recipe(5, 4, 0.0025), Vpt::new));
+    add(new MethodSpec(Rpo.NAME, "read-only text and image prompts, logits averaged over K pairs (Lee et al. ICCV'23)",
+        Input.PIXELS, false, false, true, List.of(Option.integer("k", 24, "number of (text, image) prompt pairs"),
+            Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name")),
+        new Recipe(15, 4, 0.01), Rpo::new));
+    add(new MethodSpec(Mrpo.NAME, "MaPLe's coupled deep prompts with RPO's read-only masks (seed 000)", Input.PIXELS, false, false,
+        true, List.of(nCtx(2), depth(9), Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name"),
+            Option.text("readout", "prompt-average", "prompt-average (RPO pairs) or cls (CLS/EOT)")),
+        new Recipe(5, 4, 0.0035), Mrpo::new));
   }
 
   private Methods() {}
 
-  public static PromptMethod create(String name, MethodContext ctx) {
-    return constructor(name).apply(ctx);
+  private static void add(MethodSpec s) {
+    REGISTRY.put(s.name(), s);
   }
 
-  /** Validates a method name without building anything. */
-  public static Function<MethodContext, PromptMethod> constructor(String name) {
-    Function<MethodContext, PromptMethod> c = REGISTRY.get(name);
-    if (c == null)
+  /** The spec of {@code name}, or an error listing the registered methods. */
+  public static MethodSpec spec(String name) {
+    MethodSpec s = REGISTRY.get(name);
+    if (s == null)
       throw new IllegalArgumentException("unknown method '" + name + "'; known methods: " + String.join(", ", REGISTRY.keySet()));
-    return c;
+    return s;
+  }
+
+  public static PromptMethod create(String name, MethodContext ctx) {
+    return spec(name).factory().apply(ctx);
   }
 
   public static java.util.Set<String> names() {
     return REGISTRY.keySet();
+  }
+
+  public static Collection<MethodSpec> all() {
+    return new ArrayList<>(REGISTRY.values());
   }
 }

@@ -1,32 +1,45 @@
 package ai.promptline.ml.methods;
 
 import ai.djl.ndarray.NDArray;
-import java.util.List;
+import ai.promptline.ml.train.Batch;
+import ai.promptline.ml.train.PromptTrainer;
 import java.util.Map;
 
 /**
- * A prompt-learning method over a frozen CLIP that classifies from frozen image features
- * (zero-shot CLIP, CoOp, ...). One readable class per method; the shared loop in
- * {@code ai.promptline.ml.train.FeatureTrainer} trains any of them.
+ * A prompt-learning method over a frozen CLIP. One readable class per method; the shared loop
+ * ({@link ai.promptline.ml.train.PromptTrainer}) trains any of them and the evaluator evaluates any
+ * of them. What a method needs from a batch (cached features or pixels, sample ids) is declared in
+ * its {@link MethodSpec}.
  */
 public interface PromptMethod extends AutoCloseable {
   /** Registry name, e.g. {@code coop}. */
   String name();
 
-  /** Learnable tensors (require gradients); empty for training-free methods. */
-  List<NDArray> parameters();
+  /**
+   * Learnable tensors (require gradients) by the names the reference code's own checkpoints use
+   * ({@code ctx}, {@code meta_net.linear1.weight}, {@code image_encoder.VPT}, ...), in a fixed
+   * order; empty for training-free methods.
+   */
+  Map<String, NDArray> parameters();
 
   /** Binds the method to a label space, precomputing whatever does not depend on the parameters. */
   Head bind(ClassSet classes);
 
-  /** Learned tensors by name, for checkpoints and the prompt artifact. */
-  Map<String, NDArray> stateDict();
+  /** Learned tensors by name, for checkpoints and the prompt artifact: {@link #parameters()}. */
+  default Map<String, NDArray> stateDict() {
+    return parameters();
+  }
 
-  /** Restores {@link #stateDict()} output (copying values into the parameters). */
-  void loadStateDict(Map<String, NDArray> state);
+  /**
+   * Restores learned tensors (copying values into the parameters). Accepts the method's own names
+   * and checkpoints written by the reference code (see {@link StateDicts#load}).
+   */
+  default void loadStateDict(Map<String, NDArray> state) {
+    StateDicts.load(name(), parameters(), state);
+  }
 
   default long trainableParams() {
-    return parameters().stream().mapToLong(p -> p.getShape().size()).sum();
+    return parameters().values().stream().mapToLong(p -> p.getShape().size()).sum();
   }
 
   @Override
@@ -34,10 +47,27 @@ public interface PromptMethod extends AutoCloseable {
 
   /** Classifier for one label space. */
   interface Head extends AutoCloseable {
-    /** Logits {@code [B, C]} for L2-normalised image features {@code [B, E]}. */
-    NDArray logits(NDArray normalizedImageFeatures);
+    /** Logits {@code [B, C]} of a batch. */
+    NDArray logits(Batch batch);
+
+    /** The training loss of a batch from its logits; cross-entropy unless a method says otherwise. */
+    default NDArray loss(NDArray logits, Batch batch) {
+      return PromptTrainer.crossEntropy(logits, batch.target(), (int) logits.getShape().get(1));
+    }
 
     @Override
     default void close() {}
+  }
+
+  /** A head over cached frozen features (zero-shot, CoOp, CoCoOp, linear probes). */
+  @FunctionalInterface
+  interface FeatureHead extends Head {
+    /** Logits {@code [B, C]} for L2-normalised image features {@code [B, E]}. */
+    NDArray logitsOf(NDArray normalizedImageFeatures);
+
+    @Override
+    default NDArray logits(Batch batch) {
+      return logitsOf(batch.requireFeatures());
+    }
   }
 }

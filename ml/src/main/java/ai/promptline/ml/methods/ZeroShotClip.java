@@ -24,22 +24,19 @@ public final class ZeroShotClip implements PromptMethod {
   }
 
   @Override
-  public List<NDArray> parameters() {
-    return List.of();
+  public Map<String, NDArray> parameters() {
+    return Map.of();
   }
 
   @Override
   public Head bind(ClassSet classes) {
     List<String> prompts = new ArrayList<>(classes.size());
     for (int i = 0; i < classes.size(); i++) prompts.add(classes.template().replace("{}", classes.cleaned(i)));
-    ClipModel clip = ctx.clip();
-    NDArray ids = ctx.manager().create(ctx.tokenizer().tokenize(prompts, clip.config().contextLength(), false));
-    NDArray text = Features.normalize(clip.encodeText(ids));
-    ids.close();
-    float scale = clip.logitScale();
-    return new Head() {
+    NDArray text = fixedText(ctx, prompts);
+    float scale = ctx.clip().logitScale();
+    return new FeatureHead() {
       @Override
-      public NDArray logits(NDArray f) {
+      public NDArray logitsOf(NDArray f) {
         return Features.cosineLogits(f, text, scale);
       }
 
@@ -50,13 +47,14 @@ public final class ZeroShotClip implements PromptMethod {
     };
   }
 
-  @Override
-  public Map<String, NDArray> stateDict() {
-    return Map.of();
+  /** Normalised text features of fixed prompts, computed once (no gradient). */
+  static NDArray fixedText(MethodContext ctx, List<String> prompts) {
+    ClipModel clip = ctx.clip();
+    NDArray ids = ctx.manager().create(ctx.tokenizer().tokenize(prompts, clip.config().contextLength(), false));
+    NDArray text = Features.normalize(clip.encodeText(ids));
+    ids.close();
+    return text;
   }
-
-  @Override
-  public void loadStateDict(Map<String, NDArray> state) {}
 
   @Override
   public void close() {}

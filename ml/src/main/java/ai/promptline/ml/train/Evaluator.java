@@ -1,8 +1,7 @@
 package ai.promptline.ml.train;
 
-import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.promptline.ml.methods.ClassSet;
 import ai.promptline.ml.methods.PromptMethod;
 
@@ -14,18 +13,24 @@ public final class Evaluator {
     }
   }
 
+  /** Dassl's test batch size. */
+  public static final int TEST_BATCH = 100;
+
   private Evaluator() {}
 
-  /** @param features normalised image features {@code [N, E]} */
-  public static Accuracy accuracy(PromptMethod method, ClassSet classes, NDArray features, int[] labels) {
-    int n = labels.length;
+  /** Accuracy over every item of {@code source}, in item order (epoch 0: the test transform). */
+  public static Accuracy accuracy(PromptMethod method, ClassSet classes, BatchSource source, NDManager manager) {
+    int n = source.size();
     int correct = 0;
     try (PromptMethod.Head head = method.bind(classes)) {
-      for (int start = 0; start < n; start += 100) {
-        int end = Math.min(n, start + 100);
-        try (NDScope scope = new NDScope()) {
-          long[] pred = head.logits(features.get(new NDIndex("{}:{}", start, end))).argMax(1).toLongArray();
-          for (int i = 0; i < pred.length; i++) if (pred[i] == labels[start + i]) correct++;
+      for (int start = 0; start < n; start += TEST_BATCH) {
+        int end = Math.min(n, start + TEST_BATCH);
+        int[] ids = new int[end - start];
+        for (int i = 0; i < ids.length; i++) ids[i] = start + i;
+        try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+          Batch b = source.batch(0, ids, m);
+          long[] pred = head.logits(b).argMax(1).toLongArray();
+          for (int i = 0; i < pred.length; i++) if (pred[i] == b.labels()[i]) correct++;
           scope.suppressNotUsedWarning();
         }
       }

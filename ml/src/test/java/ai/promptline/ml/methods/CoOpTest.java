@@ -18,7 +18,7 @@ import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.clip.TextInput;
-import ai.promptline.ml.train.FeatureTrainer;
+import ai.promptline.ml.train.PromptTrainer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +58,7 @@ class CoOpTest {
 
   private static float[] logits(PromptMethod method, ClassSet classes) {
     try (PromptMethod.Head h = method.bind(classes)) {
-      return h.logits(images).toFloatArray();
+      return ((PromptMethod.FeatureHead) h).logitsOf(images).toFloatArray();
     }
   }
 
@@ -70,7 +70,7 @@ class CoOpTest {
   /** {@code scale · f · normalize(encodeText(prompts))ᵀ} built without any method code. */
   private static float[] manualLogits(NDArray textFeatures) {
     NDArray t = textFeatures.div(textFeatures.norm(new int[] {-1}, true));
-    return images.matMul(t.transpose()).mul(clip.logitScale()).toFloatArray();
+    return ai.promptline.ml.clip.Numerics.scale(images.matMul(t.transpose()), clip.logitScale()).toFloatArray();
   }
 
   @Test
@@ -98,11 +98,11 @@ class CoOpTest {
       // the context is the words' token embeddings
       NDArray wordEmb = clip.tokenEmbedding(m.create(TOKENIZER.tokenize(List.of("a photo of a"), 77, false)))
           .get(new NDIndex("0, 1:5"));
-      assertArrayEquals(wordEmb.toFloatArray(), c.stateDict().get("prompt_learner.ctx").toFloatArray());
+      assertArrayEquals(wordEmb.toFloatArray(), c.stateDict().get("ctx").toFloatArray());
       assertClose(logits(zs, CLASSES), logits(c, CLASSES), 1e-5, "coop(init) vs zero-shot");
       // underscores in ctxInit are spaces
       try (CoOp u = coop(m, 0, "a_photo_of_a", 2)) {
-        assertArrayEquals(wordEmb.toFloatArray(), u.stateDict().get("prompt_learner.ctx").toFloatArray());
+        assertArrayEquals(wordEmb.toFloatArray(), u.stateDict().get("ctx").toFloatArray());
       }
     }
   }
@@ -113,10 +113,10 @@ class CoOpTest {
         CoOp a = coop(m, 4, "", 7);
         CoOp b = coop(m, 4, "", 7);
         CoOp other = coop(m, 4, "", 8)) {
-      float[] va = a.stateDict().get("prompt_learner.ctx").toFloatArray();
-      assertEquals(new Shape(4, clip.config().textWidth()), a.stateDict().get("prompt_learner.ctx").getShape());
-      assertArrayEquals(va, b.stateDict().get("prompt_learner.ctx").toFloatArray(), "same seed, same init");
-      assertFalse(java.util.Arrays.equals(va, other.stateDict().get("prompt_learner.ctx").toFloatArray()));
+      float[] va = a.stateDict().get("ctx").toFloatArray();
+      assertEquals(new Shape(4, clip.config().textWidth()), a.stateDict().get("ctx").getShape());
+      assertArrayEquals(va, b.stateDict().get("ctx").toFloatArray(), "same seed, same init");
+      assertFalse(java.util.Arrays.equals(va, other.stateDict().get("ctx").toFloatArray()));
       double mean = 0;
       for (float x : va) mean += x;
       mean /= va.length;
@@ -132,7 +132,7 @@ class CoOpTest {
   @Test
   void coopLogits_equalManualPromptAssembly() {
     try (NDManager m = manager.newSubManager(); CoOp c = coop(m, 4, "", 3)) {
-      NDArray ctx = c.stateDict().get("prompt_learner.ctx");
+      NDArray ctx = c.stateDict().get("ctx");
       List<String> prompts = new ArrayList<>();
       for (String n : List.of("cat", "sea lion", "golden retriever")) prompts.add("X X X X " + n + ".");
       NDArray ids = m.create(TOKENIZER.tokenize(prompts, 77, false));
@@ -152,9 +152,9 @@ class CoOpTest {
   void gradientsReachOnlyTheContext() {
     try (NDManager m = manager.newSubManager(); CoOp c = coop(m, 4, "a photo of a", 1)) {
       assertEquals(1, c.parameters().size());
-      NDArray ctx = c.parameters().get(0);
+      NDArray ctx = c.parameters().get("ctx");
       try (PromptMethod.Head h = c.bind(CLASSES); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        NDArray loss = FeatureTrainer.crossEntropy(h.logits(images), m.create(new int[] {0, 1, 2, 0, 1}), 3);
+        NDArray loss = PromptTrainer.crossEntropy(((PromptMethod.FeatureHead) h).logitsOf(images), m.create(new int[] {0, 1, 2, 0, 1}), 3);
         gc.backward(loss);
       }
       float[] g = ctx.getGradient().toFloatArray();
@@ -173,26 +173,29 @@ class CoOpTest {
   void stateDict_roundTripsIntoAFreshModel_andRejectsWrongShapes() {
     try (NDManager m = manager.newSubManager(); CoOp trained = coop(m, 4, "", 1); CoOp fresh = coop(m, 4, "", 2)) {
       // move the trained ctx away from its init, in place, as the optimiser does
-      NDArray data = trained.parameters().get(0).stopGradient();
+      NDArray data = trained.parameters().get("ctx").stopGradient();
       data.subi(0.1f);
       data.close();
       float[] expected = logits(trained, CLASSES);
-      Map<String, NDArray> copied = Map.of("prompt_learner.ctx",
-          m.create(trained.stateDict().get("prompt_learner.ctx").toFloatArray(), new Shape(4, clip.config().textWidth())));
+      Map<String, NDArray> copied = Map.of("ctx",
+          m.create(trained.stateDict().get("ctx").toFloatArray(), new Shape(4, clip.config().textWidth())));
       assertFalse(java.util.Arrays.equals(expected, logits(fresh, CLASSES)));
       fresh.loadStateDict(copied);
-      assertArrayEquals(copied.get("prompt_learner.ctx").toFloatArray(),
-          fresh.stateDict().get("prompt_learner.ctx").toFloatArray(), "loaded values");
-      assertArrayEquals(copied.get("prompt_learner.ctx").toFloatArray(), fresh.parameters().get(0).toFloatArray(),
+      assertArrayEquals(copied.get("ctx").toFloatArray(),
+          fresh.stateDict().get("ctx").toFloatArray(), "loaded values");
+      assertArrayEquals(copied.get("ctx").toFloatArray(), fresh.parameters().get("ctx").toFloatArray(),
           "the parameter itself holds the loaded values");
       assertClose(expected, logits(fresh, CLASSES), 0, "same logits after loading");
 
       IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
-          () -> fresh.loadStateDict(Map.of("prompt_learner.ctx", m.zeros(new Shape(16, clip.config().textWidth())))));
+          () -> fresh.loadStateDict(Map.of("ctx", m.zeros(new Shape(16, clip.config().textWidth())))));
       assertTrue(wrong.getMessage().contains("(16, 64)") && wrong.getMessage().contains("(4, 64)"), wrong.getMessage());
       IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> fresh.loadStateDict(Map.of()));
-      assertTrue(missing.getMessage().contains("prompt_learner.ctx"), missing.getMessage());
-      assertArrayEquals(copied.get("prompt_learner.ctx").toFloatArray(), fresh.parameters().get(0).toFloatArray(),
+      assertTrue(missing.getMessage().contains("missing 'ctx'"), missing.getMessage());
+      // a checkpoint of the previous layout (and a Dassl whole-model one) uses prompt_learner.ctx
+      fresh.loadStateDict(Map.of("prompt_learner.ctx", copied.get("ctx")));
+      assertClose(expected, logits(fresh, CLASSES), 0, "legacy name");
+      assertArrayEquals(copied.get("ctx").toFloatArray(), fresh.parameters().get("ctx").toFloatArray(),
           "a rejected state leaves the parameter alone");
     }
   }
@@ -200,11 +203,12 @@ class CoOpTest {
   @Test
   void boundHead_followsTheLiveContext_soOneBindServesAWholeTraining() {
     try (NDManager m = manager.newSubManager(); CoOp c = coop(m, 4, "", 9); PromptMethod.Head h = c.bind(CLASSES)) {
-      float[] before = h.logits(images).toFloatArray();
-      NDArray data = c.parameters().get(0).stopGradient();
+      PromptMethod.FeatureHead fh = (PromptMethod.FeatureHead) h;
+      float[] before = fh.logitsOf(images).toFloatArray();
+      NDArray data = c.parameters().get("ctx").stopGradient();
       data.muli(3f); // an optimiser step, in place
       data.close();
-      float[] after = h.logits(images).toFloatArray();
+      float[] after = fh.logitsOf(images).toFloatArray();
       assertFalse(java.util.Arrays.equals(before, after), "the head must not cache text features of the old ctx");
       assertClose(logits(c, CLASSES), after, 1e-6, "same as a freshly bound head");
     }
@@ -227,7 +231,7 @@ class CoOpTest {
         assertEquals(2L * clip.config().textWidth(), c.trainableParams());
       }
       assertEquals("zsclip", Methods.create("zsclip", ctx).name());
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Methods.constructor("cocoop2"));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Methods.spec("cocoop2"));
       assertTrue(e.getMessage().contains("coop") && e.getMessage().contains("zsclip"), e.getMessage());
     }
   }

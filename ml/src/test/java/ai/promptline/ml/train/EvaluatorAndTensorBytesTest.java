@@ -26,23 +26,15 @@ class EvaluatorAndTensorBytesTest {
     }
 
     @Override
-    public List<NDArray> parameters() {
-      return List.of();
+    public Map<String, NDArray> parameters() {
+      return Map.of();
     }
 
     @Override
     public Head bind(ClassSet classes) {
       heads++;
-      return f -> f.duplicate();
+      return (PromptMethod.FeatureHead) f -> f.duplicate();
     }
-
-    @Override
-    public Map<String, NDArray> stateDict() {
-      return Map.of();
-    }
-
-    @Override
-    public void loadStateDict(Map<String, NDArray> state) {}
 
     @Override
     public void close() {}
@@ -66,7 +58,7 @@ class EvaluatorAndTensorBytesTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Identity method = new Identity();
       Evaluator.Accuracy acc = Evaluator.accuracy(method, new ClassSet(List.of("a", "b", "c"), "{}"),
-          m.create(f, new Shape(n, c)), labels);
+          new FeatureBatches(m.create(f, new Shape(n, c)), labels), m);
       assertEquals(n, acc.total());
       assertEquals(expectedCorrect, acc.correct());
       assertEquals(100.0 * expectedCorrect / n, acc.percent(), 1e-12);

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Sgd}, {@link LrSchedule} and {@link FeatureTrainer#crossEntropy} against values computed by
+ * {@link Sgd}, {@link LrSchedule} and {@link PromptTrainer#crossEntropy} against values computed by
  * PyTorch (tools/golden/train_golden.py → golden/train/train.json) and the examples of methods.md §1.7.
  */
 class SgdGoldenTest {
@@ -73,14 +73,15 @@ class SgdGoldenTest {
           try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray loss = null;
             for (int i = 0; i < k; i++) {
-              NDArray term = curv.get(i).mul(0.5f).mul(params.get(i).sub(targets.get(i)).pow(2)).sum();
+              NDArray d = params.get(i).sub(targets.get(i));
+              NDArray term = curv.get(i).mul(0.5f).mul(d.mul(d)).sum(); // no mul/pow(Number) on the graph: see Numerics.scale
               loss = loss == null ? term : loss.add(term);
             }
             assertEquals(st.get("loss").asDouble(), loss.getFloat(), 1e-5 * Math.max(1, Math.abs(st.get("loss").asDouble())),
                 "loss before step " + step);
             gc.backward(loss);
           }
-          sgd.step(params, st.get("lr").asDouble());
+          sgd.step(named(params), st.get("lr").asDouble());
           for (int i = 0; i < k; i++) {
             float[] expected = floats(st.get("params").get(i));
             float[] actual = params.get(i).toFloatArray();
@@ -105,9 +106,9 @@ class SgdGoldenTest {
       Sgd sgd = new Sgd(0, 0);
       for (int i = 0; i < 2; i++) {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          gc.backward(p.mul(3f).sum()); // gradient 3 each time
+          gc.backward(ai.promptline.ml.clip.Numerics.scale(p, 3f).sum()); // gradient 3 each time
         }
-        sgd.step(List.of(p), 0.5);
+        sgd.step(java.util.Map.of("p", p), 0.5);
       }
       // two plain steps of 0.5·3: accumulation would give 1 − 1.5 − 3 = −3.5 instead
       assertEquals(-2f, p.toFloatArray()[0], 1e-6);
@@ -158,7 +159,7 @@ class SgdGoldenTest {
       NDArray logits = m.create(flat, new Shape(b, classes));
       logits.setRequiresGradient(true);
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        NDArray loss = FeatureTrainer.crossEntropy(logits, m.create(target), classes);
+        NDArray loss = PromptTrainer.crossEntropy(logits, m.create(target), classes);
         assertEquals(0, loss.getShape().dimension(), "a scalar loss");
         assertEquals(c.get("loss").asDouble(), loss.getFloat(), 1e-6);
         gc.backward(loss);
@@ -176,10 +177,17 @@ class SgdGoldenTest {
     try (NDManager m = manager.newSubManager()) {
       NDArray logits = m.create(new float[] {0f, (float) Math.log(3), 2f, 2f}, new Shape(2, 2));
       double expected = (Math.log(4.0 / 3) + Math.log(2)) / 2;
-      assertEquals(expected, FeatureTrainer.crossEntropy(logits, m.create(new int[] {1, 0}), 2).getFloat(), 1e-6);
+      assertEquals(expected, PromptTrainer.crossEntropy(logits, m.create(new int[] {1, 0}), 2).getFloat(), 1e-6);
       // very confident logits stay finite (log-softmax, not log of softmax)
       NDArray big = m.create(new float[] {1000f, -1000f}, new Shape(1, 2));
-      assertEquals(2000.0, FeatureTrainer.crossEntropy(big, m.create(new int[] {1}), 2).getFloat(), 1e-3);
+      assertEquals(2000.0, PromptTrainer.crossEntropy(big, m.create(new int[] {1}), 2).getFloat(), 1e-3);
     }
+  }
+
+  /** Parameters by name in order (p0, p1, ...). */
+  static java.util.Map<String, NDArray> named(List<NDArray> params) {
+    java.util.Map<String, NDArray> m = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < params.size(); i++) m.put("p" + i, params.get(i));
+    return m;
   }
 }

@@ -62,10 +62,18 @@ public record CampaignSpec(
 
   /** One method of the grid with its training settings. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record MethodSpec(String name, TrainParams train) {
+  public record MethodSpec(String name, TrainParams train,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+      java.util.Map<String, String> options) {
     public MethodSpec {
       ContentKeys.require(name, "method.name");
       if (train == null) throw new IllegalArgumentException("method '" + name + "' needs train params");
+      options = options == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(options));
+    }
+
+    /** A method with its default options. */
+    public MethodSpec(String name, TrainParams train) {
+      this(name, train, java.util.Map.of());
     }
   }
 
@@ -75,7 +83,7 @@ public record CampaignSpec(
     for (DatasetRef d : datasets)
       for (MethodSpec m : methods)
         for (int k : shots)
-          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train(), targets));
+          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train(), targets, m.options()));
     return new ArrayList<>(runs);
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
 
@@ -17,6 +18,9 @@ import java.util.Set;
  * @param targets the datasets a {@code cross-dataset} run is evaluated on, in order; empty for the
  *     other protocols. Left out of the JSON when empty, so keys of runs without targets are those
  *     they always had.
+ * @param options method options other than the text context ({@code depth}, {@code k}, ...) whose
+ *     values differ from the method's defaults (the planner drops defaults), sorted; left out of the
+ *     JSON when empty, so a method run with its defaults keeps the key it always had.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RunConfig(
@@ -27,7 +31,8 @@ public record RunConfig(
     int seed,
     String protocol,
     TrainParams train,
-    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets) {
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, String> options) {
 
   public static final String BASE2NOVEL = "base2novel";
   public static final String ALL = "all";
@@ -50,12 +55,19 @@ public record RunConfig(
     if (!PROTOCOLS.contains(protocol))
       throw new IllegalArgumentException("protocol must be one of " + PROTOCOLS + ", got '" + protocol + "'");
     targets = checkTargets(protocol, dataset, targets);
+    options = options == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(options));
+  }
+
+  /** A run with the method's default options. */
+  public RunConfig(DatasetRef dataset, ModelRef model, String method, int shots, int seed, String protocol,
+      TrainParams train, List<DatasetRef> targets) {
+    this(dataset, model, method, shots, seed, protocol, train, targets, Map.of());
   }
 
   /** A run without cross-dataset targets (protocols {@code base2novel} and {@code all}). */
   public RunConfig(DatasetRef dataset, ModelRef model, String method, int shots, int seed, String protocol,
       TrainParams train) {
-    this(dataset, model, method, shots, seed, protocol, train, List.of());
+    this(dataset, model, method, shots, seed, protocol, train, List.of(), Map.of());
   }
 
   /**

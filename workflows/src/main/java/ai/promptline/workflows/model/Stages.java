@@ -3,6 +3,7 @@ package ai.promptline.workflows.model;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
+import java.util.Map;
 
 /** Payload records passed between the run workflow and its activities. All small by design. */
 public final class Stages {
@@ -39,7 +40,16 @@ public final class Stages {
   /** Learned tensors (null for methods without training) and how training went. */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record TrainResult(
-      BlobRef prompt, int epochs, int resumedFromEpoch, double finalLoss, long trainableParams, long millis) {}
+      BlobRef prompt, int epochs, int resumedFromEpoch, double finalLoss, long trainableParams, long millis,
+      long recomputedSteps, Map<String, String> environment) {
+    public TrainResult {
+      environment = environment == null ? Map.of() : Map.copyOf(environment);
+    }
+
+    public TrainResult(BlobRef prompt, int epochs, int resumedFromEpoch, double finalLoss, long trainableParams, long millis) {
+      this(prompt, epochs, resumedFromEpoch, finalLoss, trainableParams, millis, 0, Map.of());
+    }
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record EvalInput(StageInput run, SplitResult split, FeatureResult features, TrainResult trained) {}

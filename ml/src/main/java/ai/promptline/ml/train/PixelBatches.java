@@ -1,0 +1,68 @@
+package ai.promptline.ml.train;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.promptline.ml.data.image.Images;
+import ai.promptline.ml.data.image.Transforms.ImageTransform;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
+
+/**
+ * Batches of decoded, transformed images for methods that run the image tower. With the seeded
+ * train transform every epoch draws a fresh crop and flip per image as Dassl does, and the
+ * augmentation of item {@code i} in epoch {@code e} depends only on {@code (seed, e, i)}, so a
+ * resumed run sees the very pixels an uninterrupted one would, whatever the thread count.
+ */
+public final class PixelBatches implements BatchSource {
+  private final List<Path> images;
+  private final int[] labels;
+  private final ImageTransform transform;
+  private final ForkJoinPool pool;
+
+  public PixelBatches(List<Path> images, int[] labels, ImageTransform transform, int threads) {
+    if (images.size() != labels.length) throw new IllegalArgumentException(images.size() + " images but " + labels.length + " labels");
+    this.images = List.copyOf(images);
+    this.labels = labels.clone();
+    this.transform = transform;
+    this.pool = new ForkJoinPool(Math.max(1, threads));
+  }
+
+  @Override
+  public int size() {
+    return labels.length;
+  }
+
+  @Override
+  public int[] labels() {
+    return labels.clone();
+  }
+
+  @Override
+  public Batch batch(int epoch, int[] sampleIds, NDManager manager) {
+    int s = transform.outputSize();
+    int per = 3 * s * s;
+    float[] px = new float[sampleIds.length * per];
+    try {
+      pool.submit(() -> IntStream.range(0, sampleIds.length).parallel().forEach(i ->
+          transform.apply(Images.readRgb(images.get(sampleIds[i])), epoch, sampleIds[i], px, i * per))).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while decoding images", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      throw new IllegalStateException(e.getCause());
+    }
+    int[] y = new int[sampleIds.length];
+    for (int i = 0; i < y.length; i++) y[i] = labels[sampleIds[i]];
+    return new Batch(epoch, sampleIds.clone(), y, manager.create(y),
+        null, manager.create(px, new Shape(sampleIds.length, 3, s, s)));
+  }
+
+  @Override
+  public void close() {
+    pool.shutdownNow();
+  }
+}

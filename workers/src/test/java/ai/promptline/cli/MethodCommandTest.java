@@ -1,0 +1,86 @@
+package ai.promptline.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code method list} and the {@code method probe} contract, checked against the reference goldens
+ * the ML module keeps (ml/src/test/resources/golden/methods/, produced by the reference code).
+ */
+class MethodCommandTest {
+  private static final Path GOLDEN = Path.of("..", "ml", "src", "test", "resources", "golden", "methods").toAbsolutePath().normalize();
+
+  @Test
+  void listPrintsOneLinePerMethodWithNeedsAndDefaults() {
+    CliRun r = CliRun.of("method", "list");
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.out().strip().lines().toList();
+    assertEquals(9, lines.size(), r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("maple ") && l.contains("needs: image tower, ViT")
+        && l.contains("recipe: 5 epochs, batch 4, lr 0.0035") && l.contains("depth=9")), r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("cocoop ") && l.contains("needs: features")), r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("rpo ") && l.contains("k=24") && l.contains("prompt=\"a photo of a _.\"")), r.out());
+  }
+
+  /** The exact acceptance interface: the reference RPO golden through the CLI. */
+  @Test
+  void probeReproducesTheReferenceRpoGolden() throws Exception {
+    JsonNode g = new ObjectMapper().readTree(GOLDEN.resolve("rpo.json").toFile());
+    String images = String.join(",", List.of("img0.png", "img1.png", "img2.png", "img3.png").stream()
+        .map(f -> GOLDEN.resolve(f).toString()).toList());
+    CliRun r = CliRun.of("method", "probe", "--method", "rpo", "--weights", GOLDEN.resolve("tiny_clip.safetensors").toString(),
+        "--init", GOLDEN.resolve("rpo_init.safetensors").toString(), "--images", images, "--targets", "3,0,1,2",
+        "--classes", "cat,dog,red car,sunflower field", "--lr", "0.05", "--steps", "3", "--k", "3",
+        "--prompt", "a photo of a _.");
+    assertEquals(0, r.code(), r.err());
+    JsonNode out = new ObjectMapper().readTree(r.out());
+    assertEquals(4, out.get("steps").size());
+    for (int s = 0; s < 4; s++) {
+      double want = g.get("steps").get(s).get("loss").asDouble();
+      double got = out.get("steps").get(s).get("loss").asDouble();
+      assertEquals(want, got, 1e-4 * Math.abs(want), "loss at step " + s);
+      for (int i = 0; i < 4; i++) for (int c = 0; c < 4; c++) {
+        double e = g.get("steps").get(s).get("logits").get(i).get(c).asDouble();
+        assertEquals(e, out.get("steps").get(s).get("logits").get(i).get(c).asDouble(), 1e-3, "logit " + i + "," + c);
+      }
+    }
+    assertTrue(out.get("steps").get(0).get("gradients").has("text_prompt"));
+  }
+
+  @Test
+  void badInputIsRefusedWithTheFix() throws Exception {
+    Path w = GOLDEN.resolve("tiny_clip.safetensors");
+    String img = GOLDEN.resolve("img0.png").toString();
+    CliRun unknown = CliRun.of("method", "probe", "--method", "coop2", "--weights", w.toString(), "--images", img,
+        "--targets", "0", "--classes", "a,b");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("unknown method 'coop2'; known methods: ") && unknown.err().contains("maple"), unknown.err());
+    CliRun option = CliRun.of("method", "probe", "--method", "coop", "--weights", w.toString(), "--images", img,
+        "--targets", "0", "--classes", "a,b", "--k", "3");
+    assertEquals(2, option.code());
+    assertTrue(option.err().contains("method 'coop' has no option 'k'; its options: nCtx, ctxInit"), option.err());
+    CliRun deep = CliRun.of("method", "probe", "--method", "maple", "--weights", w.toString(), "--images", img,
+        "--targets", "0", "--classes", "a,b", "--depth", "9");
+    assertEquals(2, deep.code());
+    assertTrue(deep.err().contains("maple depth 9 must be between 1 and the model's 3 layers"), deep.err());
+    Path bad = Files.createTempFile("init", ".safetensors");
+    try {
+      try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+        ai.promptline.ml.clip.Safetensors.write(bad, java.util.Map.of("ctx", m.zeros(new ai.djl.ndarray.types.Shape(3, 64))));
+      }
+      CliRun init = CliRun.of("method", "probe", "--method", "coop", "--weights", w.toString(), "--images", img,
+          "--targets", "0", "--classes", "a,b", "--n-ctx", "4", "--ctx-init", "", "--init", bad.toString());
+      assertEquals(2, init.code());
+      assertTrue(init.err().contains("coop state does not fit the model: 'ctx' has shape (3, 64), the model's is (4, 64)"), init.err());
+    } finally {
+      Files.deleteIfExists(bad);
+    }
+  }
+}
