@@ -11,7 +11,9 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -385,6 +387,115 @@ public final class ClipModel implements AutoCloseable {
   /** Heads of the ViT image transformer (needed to build 3-D masks); attention-pool heads for RN. */
   public int visionHeads() {
     return config.visionHeads();
+  }
+
+  // ---------------------------------------------------------------- read-only prompts (RPO, MRPO)
+
+  /**
+   * What read-only prompts attend to: per block, the keys and values {@code [N, H, L, hd]} of the
+   * original tokens, which no prompt can change (original tokens never attend to prompts), and an
+   * additive mask {@code [N, 1, 1, L]} over the key columns (null = all visible).
+   */
+  public record ReadOnlyContext(List<NDArray[]> keysValues, NDArray keyMask, long sequences) implements AutoCloseable {
+    /** Bytes held. */
+    public long bytes() {
+      long b = 0;
+      for (NDArray[] kv : keysValues) b += 2 * kv[0].size() * kv[0].getDataType().getNumOfBytes();
+      return b;
+    }
+
+    @Override
+    public void close() {
+      for (NDArray[] kv : keysValues) {
+        kv[0].close();
+        kv[1].close();
+      }
+      if (keyMask != null) keyMask.close();
+    }
+  }
+
+  /**
+   * Text context of read-only prompts written right after each sequence's EOT ({@code lenC[i]} =
+   * EOT index + 1): a frozen pass of the token ids, keeping for every block the keys and values of
+   * columns {@code < max(lenC)} and masking columns {@code ≥ lenC[i]}. Owned by {@code ids}'s manager.
+   */
+  public ReadOnlyContext readOnlyText(NDArray tokenIds, int[] lenC) {
+    NDManager caller = tokenIds.getManager();
+    int keep = 0;
+    for (int l : lenC) keep = Math.max(keep, l);
+    long n = tokenIds.getShape().get(0);
+    try (NDManager scope = caller.newSubManager()) {
+      NDArray x = tokenEmbedding(tokenIds);
+      x.attach(scope);
+      long len = x.getShape().get(1);
+      x = num.round(toModelDtype(x, scope).add(toModelDtype(positional.get(scope, new NDIndex("0:" + len)), scope)));
+      adopt(x, scope);
+      List<NDArray[]> kv = text.keysValues(x, AttentionMasks.of(AttentionMasks.causal((int) len, scope)));
+      List<NDArray[]> out = new ArrayList<>();
+      for (NDArray[] p : kv) {
+        NDArray k = p[0].get(new NDIndex(":, :, 0:" + keep)).duplicate();
+        NDArray v = p[1].get(new NDIndex(":, :, 0:" + keep)).duplicate();
+        k.attach(caller);
+        v.attach(caller);
+        out.add(new NDArray[] {k, v});
+      }
+      float[] mask = new float[(int) n * keep];
+      for (int i = 0; i < n; i++) for (int c = lenC[i]; c < keep; c++) mask[i * keep + c] = Float.NEGATIVE_INFINITY;
+      NDArray blob = caller.create(mask, new Shape(n, 1, 1, keep));
+      NDArray m = blob.duplicate();
+      blob.close();
+      return new ReadOnlyContext(out, m, n);
+    }
+  }
+
+  /**
+   * Text features {@code [N, K, E]} of read-only prompts {@code [K, D]} (or {@code [N, K, D]}) against a
+   * {@link #readOnlyText} context, with {@code replace} giving new prompts before block i: the
+   * same values as the full masked pass (RPO/MRPO) with K rows computed instead of 77.
+   */
+  public NDArray encodeTextPrompts(ReadOnlyContext ctx, NDArray prompts, Map<Integer, NDArray> replace) {
+    NDManager caller = prompts.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      long n = ctx.sequences();
+      NDArray like = ctx.keysValues().get(0)[0];
+      NDArray p = num.round(Transformer.broadcastTokens(prompts, like, n, config.textWidth()));
+      adopt(p, scope);
+      p = text.readOnlyPrompts(p, ctx.keysValues(), ctx.keyMask(), replace);
+      p = num.round(Transformer.layerNorm(p, lnFinalW, lnFinalB));
+      NDArray out = Numerics.cast(num.round(p.matMul(textProjection)), DataType.FLOAT32);
+      out.attach(caller);
+      return out;
+    }
+  }
+
+  /** Image context of read-only prompts: keys and values of CLS + patches of every block. ViT only. */
+  public ReadOnlyContext readOnlyImage(NDArray pixels) {
+    if (!(vision instanceof VisionTransformerTower vit)) throw new UnsupportedOperationException("read-only image prompts need a ViT");
+    NDManager caller = pixels.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      NDArray px = toModelDtype(pixels, scope);
+      List<NDArray[]> kv = vit.keysValues(px, scope);
+      List<NDArray[]> out = new ArrayList<>();
+      for (NDArray[] p : kv) {
+        NDArray k = p[0].duplicate();
+        NDArray v = p[1].duplicate();
+        k.attach(caller);
+        v.attach(caller);
+        out.add(new NDArray[] {k, v});
+      }
+      return new ReadOnlyContext(out, null, pixels.getShape().get(0));
+    }
+  }
+
+  /** Image features {@code [N, K, E]} of read-only image prompts against a {@link #readOnlyImage} context. */
+  public NDArray encodeImagePrompts(ReadOnlyContext ctx, NDArray prompts, Map<Integer, NDArray> replace) {
+    VisionTransformerTower vit = (VisionTransformerTower) vision;
+    NDManager caller = prompts.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      NDArray out = Numerics.cast(vit.readOnlyPrompts(prompts, ctx.keysValues(), replace, ctx.sequences()), DataType.FLOAT32);
+      out.attach(caller);
+      return out;
+    }
   }
 
   // ---------------------------------------------------------------- similarity

@@ -33,7 +33,7 @@ final class Transformer {
   record Block(
       NDArray inW, NDArray inB, NDArray outW, NDArray outB,
       NDArray ln1W, NDArray ln1B, NDArray fcW, NDArray fcB,
-      NDArray projW, NDArray projB, NDArray ln2W, NDArray ln2B) {}
+      NDArray projW, NDArray projB, NDArray ln2W, NDArray ln2B, NDArray qW, NDArray qB) {}
 
   private final List<Block> blocks;
   private final int width;
@@ -53,7 +53,9 @@ final class Transformer {
           sd.get(p + "ln_1.weight"), sd.get(p + "ln_1.bias"),
           sd.get(p + "mlp.c_fc.weight"), sd.get(p + "mlp.c_fc.bias"),
           sd.get(p + "mlp.c_proj.weight"), sd.get(p + "mlp.c_proj.bias"),
-          sd.get(p + "ln_2.weight"), sd.get(p + "ln_2.bias")));
+          sd.get(p + "ln_2.weight"), sd.get(p + "ln_2.bias"),
+          // the query rows of in_proj, for read-only prompts (views held for the model's lifetime)
+          sd.get(p + "attn.in_proj_weight").get("0:" + width), sd.get(p + "attn.in_proj_bias").get("0:" + width)));
     }
   }
 
@@ -92,6 +94,64 @@ final class Transformer {
   }
 
   /**
+   * Keys and values {@code [N, H, L, hd]} of every block over a sequence without prompts (what the
+   * read-only methods cache: original tokens never attend to prompts, so these are the same with
+   * and without them). {@code x} is the block-0 input; no gradient flows (frozen weights, frozen
+   * input).
+   */
+  List<NDArray[]> keysValues(NDArray x, AttentionMasks masks) {
+    List<NDArray[]> out = new ArrayList<>(blocks.size());
+    for (int i = 0; i < blocks.size(); i++) {
+      Block b = blocks.get(i);
+      NDArray h = num.round(layerNorm(x, b.ln1W(), b.ln1B()));
+      NDArray[] kv = new NDArray[2];
+      x = num.round(x.add(attention(h, b, masks.forLayer(i), kv)));
+      out.add(kv);
+      h = num.round(layerNorm(x, b.ln2W(), b.ln2B()));
+      h = num.round(Linear.linear(h, b.fcW(), b.fcB()).singletonOrThrow());
+      h = quickGelu(h, num);
+      h = num.round(Linear.linear(h, b.projW(), b.projB()).singletonOrThrow());
+      x = num.round(x.add(h));
+    }
+    return out;
+  }
+
+  /**
+   * Read-only prompt tokens {@code p [N, K, D]} through every block, attending only to the cached
+   * keys and values of the original tokens ({@link #keysValues}) — never to themselves or each other,
+   * as RPO's masks prescribe — so only the K prompt rows are computed. {@code keyMask} (additive,
+   * {@code [N, 1, 1, L]}, or null) hides key columns (text: those at or after {@code len_c});
+   * {@code replace} gives new prompt tokens before block i (MRPO's deep prompts).
+   */
+  NDArray readOnlyPrompts(NDArray p, List<NDArray[]> kv, NDArray keyMask, Map<Integer, NDArray> replace) {
+    long n = p.getShape().get(0);
+    long k = p.getShape().get(1);
+    long hd = width / heads;
+    for (int i = 0; i < blocks.size(); i++) {
+      if (replace.containsKey(i)) {
+        // p·0 + new, not new alone: the replaced tokens stay in the graph with a zero gradient, as
+        // the full pass's splice leaves them (PyTorch's SGD then still applies weight decay to them)
+        p = Numerics.scale(p, 0f).add(num.round(broadcastTokens(replace.get(i), p, n, width)));
+      }
+      Block b = blocks.get(i);
+      NDArray h = num.round(layerNorm(p, b.ln1W(), b.ln1B()));
+      NDArray q = num.round(Linear.linear(h, b.qW(), b.qB()).singletonOrThrow());
+      q = num.round(Numerics.scale(q.reshape(n, k, heads, hd).transpose(0, 2, 1, 3), (float) (1.0 / Math.sqrt(hd))));
+      NDArray scores = num.round(q.matMul(kv.get(i)[0].transpose(0, 1, 3, 2))); // [N, H, K, L]
+      if (keyMask != null) scores = scores.add(castLike(keyMask, scores));
+      NDArray att = num.round(num.round(scores.softmax(-1)).matMul(kv.get(i)[1])); // [N, H, K, hd]
+      att = att.transpose(0, 2, 1, 3).reshape(n, k, width);
+      p = num.round(p.add(num.round(Linear.linear(att, b.outW(), b.outB()).singletonOrThrow())));
+      h = num.round(layerNorm(p, b.ln2W(), b.ln2B()));
+      h = num.round(Linear.linear(h, b.fcW(), b.fcB()).singletonOrThrow());
+      h = quickGelu(h, num);
+      h = num.round(Linear.linear(h, b.projW(), b.projB()).singletonOrThrow());
+      p = num.round(p.add(h));
+    }
+    return p;
+  }
+
+  /**
    * Adaptors are caller code with (typically fp32) parameters: under a reduced precision they see an
    * fp32 upcast of the hidden state and their result is cast back to the activation dtype.
    */
@@ -103,6 +163,11 @@ final class Transformer {
   }
 
   private NDArray attention(NDArray x, Block b, NDArray mask) {
+    return attention(x, b, mask, null);
+  }
+
+  /** Attention of one block; when {@code kvOut} is given it receives the block's keys and values. */
+  private NDArray attention(NDArray x, Block b, NDArray mask, NDArray[] kvOut) {
     Shape s = x.getShape();
     long n = s.get(0);
     long len = s.get(1);
@@ -113,6 +178,10 @@ final class Transformer {
     NDArray q = num.round(Numerics.scale(qkv.get(0), (float) (1.0 / Math.sqrt(hd))));
     NDArray k = qkv.get(1);
     NDArray v = qkv.get(2);
+    if (kvOut != null) {
+      kvOut[0] = k;
+      kvOut[1] = v;
+    }
     NDArray scores = num.round(q.matMul(k.transpose(0, 1, 3, 2))); // [N, H, L, L]
     // masks hold 0 / -inf (exact in every dtype): the sum is not rounded (rounding cannot see inf)
     if (mask != null) scores = scores.add(maskFor(mask, scores, n, len));

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -42,8 +43,42 @@ final class VisionTransformerTower implements VisionTower {
     return transformer.heads();
   }
 
+  /** CLS + patches + positional embedding after ln_pre ({@code [N, T, W]}), the block-0 input. */
+  NDArray embed(NDArray pixels, ai.djl.ndarray.NDManager scope) {
+    return embed(VisionInput.of(pixels), scope);
+  }
+
+  /** Keys and values of every block over CLS + patches (read-only prompt methods cache them). */
+  List<NDArray[]> keysValues(NDArray pixels, ai.djl.ndarray.NDManager scope) {
+    return transformer.keysValues(embed(pixels, scope), AttentionMasks.NONE);
+  }
+
+  /**
+   * Read-only image prompts {@code [K, W]} or {@code [N, K, W]} through the tower against the cached
+   * keys and values of CLS + patches: ln_pre (the prompts are appended before it in the full pass),
+   * the blocks, ln_post, proj → {@code [N, K, E]}.
+   */
+  NDArray readOnlyPrompts(NDArray prompts, List<NDArray[]> kv, Map<Integer, NDArray> replace, long n) {
+    NDArray p = num.round(Transformer.broadcastTokens(prompts, kv.get(0)[0], n, cfg.visionWidth()));
+    p = num.round(Transformer.layerNorm(p, lnPreW, lnPreB));
+    p = transformer.readOnlyPrompts(p, kv, null, replace);
+    return num.round(num.round(Transformer.layerNorm(p, lnPostW, lnPostB)).matMul(proj));
+  }
+
   @Override
   public NDArray forward(VisionInput in, ai.djl.ndarray.NDManager scope) {
+    NDArray x = embed(in, scope);
+    AttentionMasks masks = in.masks() == null ? AttentionMasks.NONE : in.masks();
+    x = transformer.forward(x, masks, in.replacements(), in.adaptor());
+    if (in.readout() == null) {
+      return num.round(num.round(Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB)).matMul(proj));
+    }
+    NDArray rows = ClipModel.gatherRows(x, in.readout());
+    return num.round(num.round(Transformer.layerNorm(rows, lnPostW, lnPostB)).matMul(proj));
+  }
+
+  /** Patches, CLS, positional embedding, appended prompts, ln_pre. */
+  private NDArray embed(VisionInput in, ai.djl.ndarray.NDManager scope) {
     NDArray pixels = in.pixels();
     Shape ps = pixels.getShape();
     int r = cfg.imageResolution();
@@ -69,13 +104,6 @@ final class VisionTransformerTower implements VisionTower {
       NDArray tok = num.round(Transformer.broadcastTokens(in.appended(), x, n, w));
       x = NDArrays.concat(new NDList(x, tok), 1);
     }
-    x = num.round(Transformer.layerNorm(x, lnPreW, lnPreB));
-    AttentionMasks masks = in.masks() == null ? AttentionMasks.NONE : in.masks();
-    x = transformer.forward(x, masks, in.replacements(), in.adaptor());
-    if (in.readout() == null) {
-      return num.round(num.round(Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB)).matMul(proj));
-    }
-    NDArray rows = ClipModel.gatherRows(x, in.readout());
-    return num.round(num.round(Transformer.layerNorm(rows, lnPostW, lnPostB)).matMul(proj));
+    return num.round(Transformer.layerNorm(x, lnPreW, lnPreB));
   }
 }

@@ -20,6 +20,9 @@ public final class Methods {
   private static final Option N_CTX = Option.integer("nCtx", 4, "number of learnable text context tokens (ignored by CoOp/CoCoOp when ctxInit is set: its word count wins)");
   private static final Option CTX_INIT = Option.text("ctxInit", "a photo of a", "words the text context starts from (\"\" = random N(0, 0.02²) behind an \"X X …\" prompt)");
 
+  private static final Option READ_ONLY_CACHE = Option.text("readOnlyCache", "true",
+      "true: run only the prompt tokens against cached keys/values of the frozen original tokens (same values, faster); false: the full masked pass");
+
   private static Option nCtx(int def) {
     return Option.integer(N_CTX.name(), def, N_CTX.help());
   }
@@ -49,11 +52,11 @@ public final class Methods {
         new Recipe(5, 4, 0.0025), Vpt::new));
     add(new MethodSpec(Rpo.NAME, "read-only text and image prompts, logits averaged over K pairs (Lee et al. ICCV'23)",
         Input.PIXELS, false, false, true, List.of(Option.integer("k", 24, "number of (text, image) prompt pairs"),
-            Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name")),
+            Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name"), READ_ONLY_CACHE),
         new Recipe(15, 4, 0.01), Rpo::new));
     add(new MethodSpec(Mrpo.NAME, "MaPLe's coupled deep prompts with RPO's read-only masks (seed 000)", Input.PIXELS, false, false,
         true, List.of(nCtx(2), depth(9), Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name"),
-            Option.text("readout", "prompt-average", "prompt-average (RPO pairs) or cls (CLS/EOT)")),
+            Option.text("readout", "prompt-average", "prompt-average (RPO pairs) or cls (CLS/EOT)"), READ_ONLY_CACHE),
         new Recipe(5, 4, 0.0035), Mrpo::new));
   }
 

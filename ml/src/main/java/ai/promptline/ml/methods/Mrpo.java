@@ -90,9 +90,11 @@ public final class Mrpo implements PromptMethod {
     ReadOnlyPrompts.Text text = ReadOnlyPrompts.text(ctx, classes, ctx.options().string("prompt"), n);
     ReadOnlyPrompts.Vision vision = ReadOnlyPrompts.vision(ctx, n);
     float scale = clip.logitScale();
+    ClipModel.ReadOnlyContext cached = cls ? null : ReadOnlyPrompts.textCache(ctx, text);
     return new Head() {
       @Override
       public NDArray logits(Batch batch) {
+        if (cached != null) return cachedLogits(batch);
         TextInput t = TextInput.ofTokens(text.ids()).withReplacement(TokenReplacement.atRows(0, text.lenC(), p0))
             .withMasks(text.masks());
         VisionInput v = VisionInput.of(batch.requirePixels())
@@ -113,10 +115,29 @@ public final class Mrpo implements PromptMethod {
         return ReadOnlyPrompts.pairedLogits(vf, tf, scale);
       }
 
+      /** Only the prompt tokens through both towers, against cached keys and values (see Rpo). */
+      private NDArray cachedLogits(Batch batch) {
+        Map<Integer, NDArray> textDeep = new java.util.HashMap<>();
+        Map<Integer, NDArray> visionDeep = new java.util.HashMap<>();
+        for (int l = 1; l <= deepText.size(); l++) {
+          NDArray p = deepText.get(l - 1);
+          NDArray[] f = deepProj.get(l - 1);
+          textDeep.put(l, p);
+          visionDeep.put(l, Linear.linear(p, f[0], f[1]).singletonOrThrow());
+        }
+        NDArray tf = clip.encodeTextPrompts(cached, p0, textDeep);
+        NDArray vf;
+        try (ClipModel.ReadOnlyContext image = clip.readOnlyImage(batch.requirePixels())) {
+          vf = clip.encodeImagePrompts(image, Linear.linear(p0, projW, projB).singletonOrThrow(), visionDeep);
+        }
+        return ReadOnlyPrompts.pairedLogits(vf, tf, scale);
+      }
+
       @Override
       public void close() {
         text.close();
         vision.close();
+        if (cached != null) cached.close();
       }
     };
   }

@@ -129,4 +129,22 @@ final class ReadOnlyPrompts {
   static NDArray eotEmbedding(MethodContext c) {
     return c.clip().weights().get("token_embedding.weight").get(new NDIndex("49407"));
   }
+
+  /** Text key/value caches above this size fall back to the full masked pass. */
+  static final long TEXT_CACHE_BUDGET_BYTES = 1L << 30;
+
+  /**
+   * The text context of the cached path ({@code readOnlyCache}, default true), or null for the full
+   * masked pass: when turned off, or when the cache of this label space would exceed
+   * {@link #TEXT_CACHE_BUDGET_BYTES}.
+   */
+  static ClipModel.ReadOnlyContext textCache(MethodContext c, Text text) {
+    if (!Boolean.parseBoolean(c.options().string("readOnlyCache"))) return null;
+    ClipModel clip = c.clip();
+    int keep = 0;
+    for (int l : text.lenC()) keep = Math.max(keep, l);
+    long bytes = 2L * clip.config().textLayers() * text.lenC().length * keep * clip.config().textWidth() * 4;
+    if (bytes > TEXT_CACHE_BUDGET_BYTES) return null;
+    return clip.readOnlyText(text.ids(), text.lenC());
+  }
 }

@@ -1,5 +1,6 @@
 package ai.promptline.ml.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -181,6 +182,32 @@ class SgdGoldenTest {
       // very confident logits stay finite (log-softmax, not log of softmax)
       NDArray big = m.create(new float[] {1000f, -1000f}, new Shape(1, 2));
       assertEquals(2000.0, PromptTrainer.crossEntropy(big, m.create(new int[] {1}), 2).getFloat(), 1e-3);
+    }
+  }
+
+  /** As torch.optim.SGD skips grad-is-None parameters: no weight decay, no momentum, no change. */
+  @Test
+  void sgd_skipsParametersThatGotNoGradient_andKeysStateByName() {
+    try (NDManager m = manager.newSubManager()) {
+      NDArray used = m.create(new float[] {1f, -2f});
+      NDArray unused = m.create(new float[] {5f, 7f});
+      used.setRequiresGradient(true);
+      unused.setRequiresGradient(true);
+      java.util.Map<String, NDArray> params = new java.util.LinkedHashMap<>();
+      params.put("used", used);
+      params.put("unused", unused);
+      Sgd sgd = new Sgd(0.9, 0.1);
+      for (int i = 0; i < 2; i++) {
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          gc.backward(used.sum());
+        }
+        assertEquals(null, Sgd.gradientOrNull(unused), "never reached by backward");
+        sgd.step(params, 0.5);
+      }
+      assertArrayEquals(new float[] {5f, 7f}, unused.toFloatArray(), "no weight decay on a parameter without gradient");
+      assertEquals(java.util.Set.of("optim.momentum.used"), sgd.state().keySet());
+      // step 1: g = 1 + 0.1·1 = 1.1, p = 1 − 0.55 = 0.45; step 2: g = 1 + 0.045 = 1.045, buf = 0.99 + 1.045 = 2.035
+      assertEquals(0.45f - 0.5f * 2.035f, used.toFloatArray()[0], 1e-6);
     }
   }
 
