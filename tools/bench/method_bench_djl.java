@@ -2,7 +2,9 @@
 // on a random-weight CLIP with ViT-B/16 widths and `layers` blocks per tower. Run by
 // tools/bench/method_bench.sh (Java source-file mode) in its own JVM, so VmHWM is this method's.
 //   args: method layers batch classes steps threads
-// Prints one JSON line. A step is what PromptTrainer.train does per batch, minus producing the batch:
+// Prints one JSON line: peak_rss_mb is VmHWM (whole process: JVM, engine, model build, steps);
+// peak_rss_train_mb is VmHWM after a reset ("5" to /proc/self/clear_refs) right before the first
+// warm-up step (resident model + what the steps add). A step is what PromptTrainer.train does per batch, minus producing the batch:
 // NDScope + step sub-manager, forward + loss + backward in a GradientCollector, loss.getFloat(), the
 // gradient sanity check of PromptTrainer.forwardBackward, Sgd(0.9, 5e-4).step. FEATURES methods get
 // the L2-normalised image features (computed once, outside the timed loop, as the engine caches
@@ -71,6 +73,7 @@ public class MethodBenchDjl {
     double hwmSteps;
     boolean hwmReset;
     float lastLoss;
+    long trainable;
     try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.random(cfg, 0, m)) {
       PromptMethod method = spec.factory().apply(
           new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0));
@@ -92,6 +95,7 @@ public class MethodBenchDjl {
       }
       Batch b = new Batch(0, ids, labels, m.create(labels), features, pixels);
       Map<String, NDArray> params = method.parameters();
+      trainable = method.trainableParams();
       Sgd sgd = new Sgd(0.9, 5e-4);
       float loss = Float.NaN;
       hwmBuild = vmHwmMb(); // lifetime peak so far (JVM, engine, model build)
@@ -118,10 +122,10 @@ public class MethodBenchDjl {
     for (double x : t) times.append(times.length() == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.1f", x));
     System.out.printf(Locale.ROOT,
         "{\"impl\":\"promptline\",\"method\":\"%s\",\"step_ms_median\":%.1f,\"peak_rss_mb\":%.1f,\"peak_rss_train_mb\":%s,\"layers\":%d,\"batch\":%d,"
-            + "\"classes\":%d,\"steps\":%d,\"threads\":%d,\"input\":\"%s\",\"options\":\"%s\",\"step_ms\":[%s],\"loss\":%.4f}%n",
+            + "\"classes\":%d,\"steps\":%d,\"threads\":%d,\"input\":\"%s\",\"options\":\"%s\",\"step_ms\":[%s],\"loss\":%.4f,\"trainable_params\":%d}%n",
         name, median, Math.max(hwmBuild, hwmSteps), hwmReset ? String.format(Locale.ROOT, "%.1f", hwmSteps) : "null", layers, batch, classes, steps, threads, spec.input(), MethodOptions.of(spec, given).values()
             .entrySet().stream().sorted(Map.Entry.comparingByKey()).map(e -> e.getKey() + "=" + e.getValue()).toList()
-            .toString().replace("\"", "'"), times, lastLoss);
+            .toString().replace("\"", "'"), times, lastLoss, trainable);
   }
 
   /** One forward/backward as PromptTrainer.forwardBackward (first attempt): loss, backward, gradient check. */

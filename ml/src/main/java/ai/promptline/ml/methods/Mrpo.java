@@ -1,16 +1,12 @@
 package ai.promptline.ml.methods;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.core.Linear;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.TextInput;
 import ai.promptline.ml.clip.TokenReplacement;
 import ai.promptline.ml.clip.VisionInput;
 import ai.promptline.ml.train.Batch;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -32,10 +28,7 @@ public final class Mrpo implements PromptMethod {
   public static final String NAME = "mrpo";
   private final MethodContext ctx;
   private final NDArray p0;
-  private final NDArray projW;
-  private final NDArray projB;
-  private final List<NDArray> deepText = new ArrayList<>();
-  private final List<NDArray[]> deepProj = new ArrayList<>();
+  private final CoupledPrompts coupled;
   private final boolean cls;
 
   public Mrpo(MethodContext ctx) {
@@ -49,19 +42,8 @@ public final class Mrpo implements PromptMethod {
     cls = readout.equals("cls");
     if (n < 1) throw new IllegalArgumentException("mrpo needs nCtx >= 1");
     MaPLe.checkDepth(NAME, depth, ctx.clip());
-    int d = ctx.clip().config().textWidth();
-    int dv = ctx.clip().config().visionWidth();
     p0 = ReadOnlyPrompts.baseRowsPlusUnitNoise(ctx, "ctx", ReadOnlyPrompts.eotEmbedding(ctx), n);
-    NDArray[] p = Init.linear(ctx.manager(), ctx.seed(), "proj", dv, d);
-    projW = p[0];
-    projB = p[1];
-    for (int i = 0; i < depth - 1; i++) {
-      deepText.add(Init.normal(ctx.manager(), ctx.seed(), "compound_prompts_text." + i, new Shape(n, d), 0.02));
-    }
-    NDArray[] shared = Init.linear(ctx.manager(), ctx.seed(), "compound_prompt_projections", dv, d);
-    for (int i = 0; i < depth - 1; i++) deepProj.add(new NDArray[] {Init.parameterFrom(shared[0]), Init.parameterFrom(shared[1])});
-    shared[0].close();
-    shared[1].close();
+    coupled = new CoupledPrompts(ctx, depth, n);
   }
 
   @Override
@@ -73,13 +55,7 @@ public final class Mrpo implements PromptMethod {
   public Map<String, NDArray> parameters() {
     Map<String, NDArray> p = new LinkedHashMap<>();
     p.put("ctx", p0);
-    p.put("proj.weight", projW);
-    p.put("proj.bias", projB);
-    for (int i = 0; i < deepText.size(); i++) p.put("compound_prompts_text." + i, deepText.get(i));
-    for (int i = 0; i < deepProj.size(); i++) {
-      p.put("compound_prompt_projections." + i + ".weight", deepProj.get(i)[0]);
-      p.put("compound_prompt_projections." + i + ".bias", deepProj.get(i)[1]);
-    }
+    coupled.putInto(p);
     return p;
   }
 
@@ -97,13 +73,10 @@ public final class Mrpo implements PromptMethod {
         if (cached != null) return cachedLogits(batch);
         TextInput t = TextInput.ofTokens(text.ids()).withReplacement(TokenReplacement.atRows(0, text.lenC(), p0))
             .withMasks(text.masks());
-        VisionInput v = VisionInput.of(batch.requirePixels())
-            .withAppended(Linear.linear(p0, projW, projB).singletonOrThrow()).withMasks(vision.masks());
-        for (int l = 1; l <= deepText.size(); l++) {
-          NDArray p = deepText.get(l - 1);
-          t = t.withReplacement(TokenReplacement.atRows(l, text.lenC(), p));
-          NDArray[] f = deepProj.get(l - 1);
-          v = v.withReplacement(new TokenReplacement(l, -n, Linear.linear(p, f[0], f[1]).singletonOrThrow()));
+        VisionInput v = VisionInput.of(batch.requirePixels()).withAppended(coupled.vision0(p0)).withMasks(vision.masks());
+        for (int l = 1; l <= coupled.deepLayers(); l++) {
+          t = t.withReplacement(TokenReplacement.atRows(l, text.lenC(), coupled.text(l)));
+          v = v.withReplacement(new TokenReplacement(l, -n, coupled.vision(l)));
         }
         if (cls) {
           NDArray tf = Features.normalize(clip.encodeText(t));
@@ -119,16 +92,14 @@ public final class Mrpo implements PromptMethod {
       private NDArray cachedLogits(Batch batch) {
         Map<Integer, NDArray> textDeep = new java.util.HashMap<>();
         Map<Integer, NDArray> visionDeep = new java.util.HashMap<>();
-        for (int l = 1; l <= deepText.size(); l++) {
-          NDArray p = deepText.get(l - 1);
-          NDArray[] f = deepProj.get(l - 1);
-          textDeep.put(l, p);
-          visionDeep.put(l, Linear.linear(p, f[0], f[1]).singletonOrThrow());
+        for (int l = 1; l <= coupled.deepLayers(); l++) {
+          textDeep.put(l, coupled.text(l));
+          visionDeep.put(l, coupled.vision(l));
         }
         NDArray tf = clip.encodeTextPrompts(cached, p0, textDeep);
         NDArray vf;
         try (ClipModel.ReadOnlyContext image = clip.readOnlyImage(batch.requirePixels())) {
-          vf = clip.encodeImagePrompts(image, Linear.linear(p0, projW, projB).singletonOrThrow(), visionDeep);
+          vf = clip.encodeImagePrompts(image, coupled.vision0(p0), visionDeep);
         }
         return ReadOnlyPrompts.pairedLogits(vf, tf, scale);
       }
@@ -144,6 +115,7 @@ public final class Mrpo implements PromptMethod {
 
   @Override
   public void close() {
-    parameters().values().forEach(NDArray::close);
+    p0.close();
+    coupled.close();
   }
 }
