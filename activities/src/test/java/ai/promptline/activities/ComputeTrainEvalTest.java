@@ -147,4 +147,59 @@ class ComputeTrainEvalTest {
     assertFalse(untrained.accBase() == trained.accBase() && untrained.accNovel() == trained.accNovel(),
         "evaluation ignored the trained prompt: " + untrained + " vs " + trained);
   }
+
+  /**
+   * A method that prompts the image tower (MaPLe) trains and evaluates on the split's image files,
+   * not cached features; a retry after a lost checkpoint resumes bit-exactly; the train result
+   * records the environment it ran in.
+   */
+  @Test
+  void pixelMethod_trainsOnImages_resumesBitExactly_andRecordsItsEnvironment() throws Exception {
+    Path weights = dir.resolve("tiny.safetensors");
+    Stages.SplitResult split;
+    List<SplitIndex.Item> train = new ArrayList<>();
+    List<SplitIndex.Item> test = new ArrayList<>();
+    try (NDManager m = NDManager.newBaseManager()) {
+      Safetensors.write(weights, ClipWeights.random(ClipConfig.tinyVit(), 4, m), ClipWeights.metadataFor(ClipConfig.tinyVit()));
+    }
+    java.nio.file.Files.createDirectories(dir.resolve("img"));
+    for (int i = 0; i < 8; i++) {
+      java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(40, 40, java.awt.image.BufferedImage.TYPE_INT_RGB);
+      for (int y = 0; y < 40; y++) for (int x = 0; x < 40; x++) bi.setRGB(x, y, ((i % 2 == 0 ? x : y) * 6) << 16 | (i * 30) << 8 | 90);
+      javax.imageio.ImageIO.write(bi, "png", dir.resolve("img/" + i + ".png").toFile());
+      (i < 6 ? train : test).add(new SplitIndex.Item("img/" + i + ".png", i % 2));
+    }
+    SplitIndex index = new SplitIndex("synthetic", dir.toString(), "a photo of a {}.", List.of("stripes", "bars"),
+        List.of(), train, test, List.of());
+    split = new Stages.SplitResult(store.put("splits/px.json", index.toJson()), "fp", index.template(), index.baseClasses(),
+        index.novelClasses(), 6, 2, 0);
+    TrainParams p = new TrainParams(3, 4, 0.05, 0.9, 5e-4, 1, 1e-5, 2, "a photo of a", 0);
+    RunConfig config = new RunConfig(new DatasetRef("synthetic", dir.toString(), "fp"),
+        new ModelRef("tiny", weights.toString(), ModelCache.sha256(weights)), "maple", 4, 1, "base2novel", p, List.of(),
+        Map.of("depth", "2"));
+    String runId = tracker.createRun(tracker.experimentId("e"), "px", Map.of());
+    Stages.StageInput run = new Stages.StageInput("PX", config, runId);
+    Stages.FeatureResult none = compute.cacheFeatures(run, split);
+    assertEquals(null, none.train(), "nothing cached for a pixel method");
+    assertEquals(null, none.baseTest());
+
+    Stages.TrainResult first = compute.train(new Stages.TrainInput(run, split, none));
+    assertEquals(3, first.epochs());
+    assertTrue(first.environment().containsKey("device") && first.environment().containsKey("pytorch"), first.environment().toString());
+    assertEquals(0, first.recomputedSteps());
+    byte[] prompt1 = store.get(first.prompt());
+    store.delete("runs/PX/ckpt/epoch-00003.safetensors");
+    store.delete("runs/PX/ckpt/epoch-00002.safetensors");
+    Stages.TrainResult resumed = compute.train(new Stages.TrainInput(run, split, none));
+    assertEquals(1, resumed.resumedFromEpoch());
+    try (NDManager m = NDManager.newBaseManager()) {
+      Map<String, NDArray> a = TensorBytes.decode(prompt1, m).tensors();
+      Map<String, NDArray> b = TensorBytes.decode(store.get(resumed.prompt()), m).tensors();
+      assertEquals(a.keySet(), b.keySet());
+      for (String k : a.keySet()) assertArrayEquals(a.get(k).toFloatArray(), b.get(k).toFloatArray(), k);
+    }
+    assertEquals(List.of(0.0, 0.0), tracker.metricHistory(runId, "train.recomputed_steps").stream().map(Metric::value).toList());
+    Stages.EvalResult eval = compute.evaluate(new Stages.EvalInput(run, split, none, first));
+    assertEquals(2, eval.baseTotal());
+  }
 }
