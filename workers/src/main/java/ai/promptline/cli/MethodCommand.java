@@ -50,10 +50,20 @@ public final class MethodCommand implements Runnable {
   static final class ListMethods implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--options", description = "also explain every option of every method, one indented line each")
+    boolean explain;
+
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      for (MethodSpec m : Methods.all()) out.println(m.describe());
+      for (MethodSpec m : Methods.all()) {
+        out.println(m.describe());
+        if (explain) {
+          for (MethodSpec.Option o : m.options()) {
+            out.printf("    %-14s %s (default %s)%n", o.name(), o.help(), o.defaultValue().isEmpty() ? "\"\"" : o.defaultValue());
+          }
+        }
+      }
       out.flush();
       return 0;
     }

@@ -27,6 +27,8 @@ class MethodCommandTest {
         && l.contains("recipe: 5 epochs, batch 4, lr 0.0035") && l.contains("depth=9")), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("cocoop ") && l.contains("needs: features")), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("rpo ") && l.contains("k=24") && l.contains("prompt=\"a photo of a _.\"")), r.out());
+    CliRun explained = CliRun.of("method", "list", "--options");
+    assertTrue(explained.out().contains("    depth          prompt depth J"), explained.out());
   }
 
   /** The exact acceptance interface: the reference RPO golden through the CLI. */
