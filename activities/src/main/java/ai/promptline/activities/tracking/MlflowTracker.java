@@ -42,7 +42,11 @@ public final class MlflowTracker implements Tracker {
 
   @Override
   public String experimentId(String name) {
-    return call("experiment '" + name + "'", () -> client.getExperimentByName(name)
+    // search, not get-by-name: a missing experiment is an empty page instead of a 404 that the
+    // client logs as "Rate limit exceeded" and retries twice before the experiment is created
+    String filter = "name = '" + name.replace("'", "\\'") + "'";
+    return call("experiment '" + name + "'", () -> client.searchExperiments(filter, ViewType.ACTIVE_ONLY, 1, List.of())
+        .getItems().stream().findFirst()
         .map(Service.Experiment::getExperimentId)
         .orElseGet(() -> client.createExperiment(name)));
   }

@@ -50,7 +50,33 @@ class MlflowTrackerTest {
       reply(ex, "{\"run\":{\"info\":" + info(id, runs.get(id)).replaceFirst("^\\{\"info\":", "").replaceFirst("}$", "")
           + ",\"data\":{\"tags\":[{\"key\":\"promptline.run_key\",\"value\":\"K\"}]}}}");
     });
+    server.createContext("/api/2.0/mlflow/experiments/search", ex -> {
+      experimentSearches.add(JSON.readTree(ex.getRequestBody()));
+      reply(ex, "{}"); // no experiment of that name yet
+    });
+    server.createContext("/api/2.0/mlflow/experiments/create", ex -> {
+      created.add(JSON.readTree(ex.getRequestBody()).get("name").asText());
+      reply(ex, "{\"experiment_id\":\"7\"}");
+    });
+    server.createContext("/api/2.0/mlflow/experiments/get-by-name", ex -> {
+      getByName.incrementAndGet();
+      reply(ex, "{}");
+    });
     server.start();
+  }
+
+  private final List<JsonNode> experimentSearches = Collections.synchronizedList(new ArrayList<>());
+  private final List<String> created = Collections.synchronizedList(new ArrayList<>());
+  private final java.util.concurrent.atomic.AtomicInteger getByName = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** A missing experiment is searched for (an empty page, no 404 and no client retry warnings) and then created. */
+  @Test
+  void experimentId_searchesByName_thenCreates_withoutGetByName() {
+    assertEquals("7", tracker().experimentId("promptline-demo"));
+    assertEquals(1, experimentSearches.size());
+    assertEquals("name = 'promptline-demo'", experimentSearches.get(0).get("filter").asText());
+    assertEquals(List.of("promptline-demo"), created);
+    assertEquals(0, getByName.get(), "get-by-name answers 404 for a new experiment, which the client logs as a warning");
   }
 
   private static String info(String id, long start) {
