@@ -49,7 +49,7 @@ public final class Demo {
       out.print(table(result.runs()));
       out.println();
       String exp = conn.backends(meters).tracker().experimentId(spec.experiment());
-      out.println("MLflow UI:   " + settings.mlflowUi() + "/#/experiments/" + exp);
+      out.println("MLflow UI:   " + settings.mlflowUi() + "/#/experiments/" + exp + "/runs"); // the training-runs table
       out.println("Temporal UI: " + settings.temporalUi() + "/namespaces/" + settings.namespace() + "/workflows/"
           + CampaignSubmitter.workflowId(spec));
       out.printf(Locale.ROOT, "Campaign %s in %.1f s%n", result.status(), (System.nanoTime() - t0) / 1e9);

@@ -45,11 +45,24 @@ public final class MlflowTracker implements Tracker {
     // search, not get-by-name: a missing experiment is an empty page instead of a 404 that the
     // client logs as "Rate limit exceeded" and retries twice before the experiment is created
     String filter = "name = '" + name.replace("'", "\\'") + "'";
-    return call("experiment '" + name + "'", () -> client.searchExperiments(filter, ViewType.ACTIVE_ONLY, 1, List.of())
-        .getItems().stream().findFirst()
-        .map(Service.Experiment::getExperimentId)
-        .orElseGet(() -> client.createExperiment(name)));
+    return call("experiment '" + name + "'", () -> {
+      java.util.Optional<Service.Experiment> found =
+          client.searchExperiments(filter, ViewType.ACTIVE_ONLY, 1, List.of()).getItems().stream().findFirst();
+      String id = found.map(Service.Experiment::getExperimentId).orElseGet(() -> client.createExperiment(name));
+      boolean marked = found.isPresent() && found.get().getTagsList().stream()
+          .anyMatch(t -> t.getKey().equals(EXPERIMENT_KIND) && t.getValue().equals(MODEL_TRAINING));
+      if (!marked) client.setExperimentTag(id, EXPERIMENT_KIND, MODEL_TRAINING);
+      return id;
+    });
   }
+
+  /**
+   * MLflow 3 shows an experiment without this tag in its GenAI layout (a traces overview); marked
+   * as model development it opens on the training-runs table.
+   */
+  static final String EXPERIMENT_KIND = "mlflow.experimentKind";
+
+  static final String MODEL_TRAINING = "custom_model_development";
 
   @Override
   public List<RunInfo> findRuns(String experimentId, String tag, String value) {

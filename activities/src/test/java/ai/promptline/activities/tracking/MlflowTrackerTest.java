@@ -58,6 +58,10 @@ class MlflowTrackerTest {
       created.add(JSON.readTree(ex.getRequestBody()).get("name").asText());
       reply(ex, "{\"experiment_id\":\"7\"}");
     });
+    server.createContext("/api/2.0/mlflow/experiments/set-experiment-tag", ex -> {
+      experimentTags.add(JSON.readTree(ex.getRequestBody()));
+      reply(ex, "{}");
+    });
     server.createContext("/api/2.0/mlflow/experiments/get-by-name", ex -> {
       getByName.incrementAndGet();
       reply(ex, "{}");
@@ -67,6 +71,7 @@ class MlflowTrackerTest {
 
   private final List<JsonNode> experimentSearches = Collections.synchronizedList(new ArrayList<>());
   private final List<String> created = Collections.synchronizedList(new ArrayList<>());
+  private final List<JsonNode> experimentTags = Collections.synchronizedList(new ArrayList<>());
   private final java.util.concurrent.atomic.AtomicInteger getByName = new java.util.concurrent.atomic.AtomicInteger();
 
   /** A missing experiment is searched for (an empty page, no 404 and no client retry warnings) and then created. */
@@ -77,6 +82,10 @@ class MlflowTrackerTest {
     assertEquals("name = 'promptline-demo'", experimentSearches.get(0).get("filter").asText());
     assertEquals(List.of("promptline-demo"), created);
     assertEquals(0, getByName.get(), "get-by-name answers 404 for a new experiment, which the client logs as a warning");
+    assertEquals(1, experimentTags.size());
+    assertEquals("mlflow.experimentKind", experimentTags.get(0).get("key").asText());
+    assertEquals("custom_model_development", experimentTags.get(0).get("value").asText(), "a training experiment, not GenAI");
+    assertEquals("7", experimentTags.get(0).get("experiment_id").asText());
   }
 
   private static String info(String id, long start) {
