@@ -49,7 +49,8 @@ public final class Demo {
       out.print(table(result.runs()));
       out.println();
       String exp = conn.backends(meters).tracker().experimentId(spec.experiment());
-      out.println("MLflow UI:   " + settings.mlflowUi() + "/#/experiments/" + exp + "/runs"); // the training-runs table
+      // the runs table in MLflow 3's model-training layout (the URL parameter wins over the browser's last choice)
+      out.println("MLflow UI:   " + settings.mlflowUi() + "/#/experiments/" + exp + "/runs?workflowType=machine_learning");
       out.println("Temporal UI: " + settings.temporalUi() + "/namespaces/" + settings.namespace() + "/workflows/"
           + CampaignSubmitter.workflowId(spec));
       out.printf(Locale.ROOT, "Campaign %s in %.1f s%n", result.status(), (System.nanoTime() - t0) / 1e9);

@@ -172,7 +172,7 @@ public final class MlflowTracker implements Tracker {
 
   @Override
   public String runUrl(String experimentId, String runId) {
-    return uri + "/#/experiments/" + experimentId + "/runs/" + runId;
+    return uri + "/#/experiments/" + experimentId + "/runs/" + runId + "?workflowType=machine_learning";
   }
 
   private static String clip(String v, int max) {
