@@ -7,13 +7,9 @@ import ai.promptline.ml.clip.Precision;
 import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.ModelRef;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 

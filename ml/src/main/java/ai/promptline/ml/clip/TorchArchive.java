@@ -52,19 +52,8 @@ final class TorchArchive {
   /** Tensor shapes by state-dict name, without reading any storage (a pickle walk only). */
   static Map<String, Shape> shapes(Path file) throws IOException {
     try (ZipFile zip = new ZipFile(file.toFile())) {
-      String root = null;
-      for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
-        String name = e.nextElement().getName();
-        if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) {
-          root = name.substring(0, name.length() - "data.pkl".length());
-          break;
-        }
-      }
-      if (root == null) throw new IOException(file + " is a zip but not a PyTorch archive (no <root>/data.pkl)");
-      Object top = new Pickle(readEntry(zip, root + "data.pkl"), TorchArchive::reduce, TorchArchive::persistentLoad).load();
-      if (top instanceof Map<?, ?> m && m.get("state_dict") instanceof Map<?, ?> inner) top = inner;
       Map<String, TensorRef> refs = new LinkedHashMap<>();
-      collect(top, "", refs, 0);
+      collect(model(zip, root(zip, file)), "", refs, 0);
       unwrap(refs);
       Map<String, Shape> out = new LinkedHashMap<>();
       refs.forEach((k, v) -> out.put(k, new Shape(v.size())));
@@ -74,23 +63,32 @@ final class TorchArchive {
     }
   }
 
+  /** The archive's root folder ({@code <root>/data.pkl}). */
+  private static String root(ZipFile zip, Path file) throws IOException {
+    for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
+      String name = e.nextElement().getName();
+      if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) {
+        return name.substring(0, name.length() - "data.pkl".length());
+      }
+    }
+    throw new IOException(file + " is a zip but not a PyTorch archive (no <root>/data.pkl)");
+  }
+
+  /**
+   * The unpickled object graph; for an open_clip / Lightning training checkpoint
+   * {@code {"epoch", "state_dict", "optimizer", ...}} its {@code state_dict} (optimizer moments are
+   * not weights).
+   */
+  private static Object model(ZipFile zip, String root) throws IOException {
+    Object top = new Pickle(readEntry(zip, root + "data.pkl"), TorchArchive::reduce, TorchArchive::persistentLoad).load();
+    if (top instanceof Map<?, ?> m && m.get("state_dict") instanceof Map<?, ?> inner) top = inner;
+    return top;
+  }
+
   static Result read(Path file, NDManager manager) throws IOException {
     try (ZipFile zip = new ZipFile(file.toFile())) {
-      String root = null;
-      for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
-        String name = e.nextElement().getName();
-        if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) {
-          root = name.substring(0, name.length() - "data.pkl".length());
-          break;
-        }
-      }
-      if (root == null) throw new IOException(file + " is a zip but not a PyTorch archive (no <root>/data.pkl)");
-      byte[] pkl = readEntry(zip, root + "data.pkl");
-      Pickle p = new Pickle(pkl, TorchArchive::reduce, TorchArchive::persistentLoad);
-      Object top = p.load();
-      // an open_clip / Lightning training checkpoint {"epoch", "state_dict", "optimizer", ...}:
-      // the model is the state_dict entry; optimizer moments are not weights
-      if (top instanceof Map<?, ?> m && m.get("state_dict") instanceof Map<?, ?> inner) top = inner;
+      String root = root(zip, file);
+      Object top = model(zip, root);
       Map<String, TensorRef> refs = new LinkedHashMap<>();
       boolean torchScript = top instanceof Pickle.PyObject;
       collect(top, "", refs, 0);
