@@ -6,7 +6,8 @@ The model is OpenAI's clip.model.CLIP (pip: openai-clip) with ViT geometry small
 (32 px, patch 8 -> 16 patches + CLS, width 64 = 1 head, 3 layers per tower, embed 32) and the real
 77 x 49408 text interface, so every reference tokenizer and prompt construction works unchanged.
 Weights: reference init, with norms, biases and every used token-embedding row randomised; the
-rows of tokens no golden uses stay zero, so git stores the file compactly.
+rows of tokens no golden uses stay zero, and the file stores only the used rows
+(tiny_clip_compact.safetensors; tests expand it to the full checkpoint, bit for bit).
 
 The method goldens themselves are produced by running the reference repositories' code
 (KaiyangZhou/CoOp, muzairkhattak/multimodal-prompt-learning, mlvlab/RPO) on these inputs outside
@@ -53,7 +54,15 @@ def main():
         mask[rows] = True
         emb[~mask] = 0
         emb[rows] = 0.02 * torch.randn(len(rows), emb.shape[1], generator=g)
-    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, os.path.join(OUT, "tiny_clip.safetensors"))
+    # stored compactly: the token embedding as its non-zero rows (tests expand it to the full
+    # 49408 x 64 table the reference code loads; every other row is zero)
+    sd = {k: v.contiguous() for k, v in m.state_dict().items()}
+    table = sd.pop("token_embedding.weight")
+    ids = torch.tensor(sorted(keep), dtype=torch.int64)
+    sd["token_embedding.ids"] = ids
+    sd["token_embedding.rows"] = table[ids].contiguous()
+    save_file(sd, os.path.join(OUT, "tiny_clip_compact.safetensors"),
+              metadata={"token_embedding.vocab": str(table.shape[0])})
     rng = np.random.default_rng(7)
     names = []
     for i in range(4):

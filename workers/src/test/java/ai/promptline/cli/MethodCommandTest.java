@@ -17,6 +17,31 @@ import org.junit.jupiter.api.Test;
 class MethodCommandTest {
   private static final Path GOLDEN = Path.of("..", "ml", "src", "test", "resources", "golden", "methods").toAbsolutePath().normalize();
 
+  /**
+   * The full tiny CLIP of the goldens, expanded from its compact form (token embedding stored as
+   * its non-zero rows; see the ML module's TinyClipFixture, which this mirrors for the CLI).
+   */
+  static Path weights() throws Exception {
+    Path out = Path.of("target", "golden-methods", "tiny_clip.safetensors").toAbsolutePath();
+    if (Files.isRegularFile(out)) return out;
+    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      ai.promptline.ml.clip.Safetensors.Contents c =
+          ai.promptline.ml.clip.Safetensors.readContents(GOLDEN.resolve("tiny_clip_compact.safetensors"), m);
+      java.util.Map<String, ai.djl.ndarray.NDArray> sd = new java.util.LinkedHashMap<>(c.tensors());
+      long[] ids = sd.remove("token_embedding.ids").toLongArray();
+      ai.djl.ndarray.NDArray rows = sd.remove("token_embedding.rows");
+      int vocab = Integer.parseInt(c.metadata().get("token_embedding.vocab"));
+      int width = (int) rows.getShape().get(1);
+      float[] r = rows.toFloatArray();
+      float[] table = new float[vocab * width];
+      for (int i = 0; i < ids.length; i++) System.arraycopy(r, i * width, table, (int) ids[i] * width, width);
+      sd.put("token_embedding.weight", m.create(table, new ai.djl.ndarray.types.Shape(vocab, width)));
+      Files.createDirectories(out.getParent());
+      ai.promptline.ml.clip.Safetensors.write(out, sd);
+    }
+    return out;
+  }
+
   @Test
   void listPrintsOneLinePerMethodWithNeedsAndDefaults() {
     CliRun r = CliRun.of("method", "list");
@@ -37,7 +62,7 @@ class MethodCommandTest {
     JsonNode g = new ObjectMapper().readTree(GOLDEN.resolve("rpo.json").toFile());
     String images = String.join(",", List.of("img0.png", "img1.png", "img2.png", "img3.png").stream()
         .map(f -> GOLDEN.resolve(f).toString()).toList());
-    CliRun r = CliRun.of("method", "probe", "--method", "rpo", "--weights", GOLDEN.resolve("tiny_clip.safetensors").toString(),
+    CliRun r = CliRun.of("method", "probe", "--method", "rpo", "--weights", weights().toString(),
         "--init", GOLDEN.resolve("rpo_init.safetensors").toString(), "--images", images, "--targets", "3,0,1,2",
         "--classes", "cat,dog,red car,sunflower field", "--lr", "0.05", "--steps", "3", "--k", "3",
         "--prompt", "a photo of a _.");
@@ -58,7 +83,7 @@ class MethodCommandTest {
 
   @Test
   void badInputIsRefusedWithTheFix() throws Exception {
-    Path w = GOLDEN.resolve("tiny_clip.safetensors");
+    Path w = weights();
     String img = GOLDEN.resolve("img0.png").toString();
     CliRun unknown = CliRun.of("method", "probe", "--method", "coop2", "--weights", w.toString(), "--images", img,
         "--targets", "0", "--classes", "a,b");

@@ -8,36 +8,24 @@ import ai.djl.ndarray.types.Shape;
  * Batches of cached frozen image features {@code [V, N, E]} (L2-normalised): epoch {@code e} reads
  * augmented view {@code e mod V}; a 2-D {@code [N, E]} array is one view (test features).
  */
-public final class FeatureBatches implements BatchSource {
+public final class FeatureBatches extends LabelledBatches {
   private final NDArray features;
-  private final int[] labels;
   private final int views;
 
   public FeatureBatches(NDArray normalizedFeatures, int[] labels) {
+    super(labels);
     NDArray f = normalizedFeatures.getShape().dimension() == 2 ? normalizedFeatures.expandDims(0) : normalizedFeatures;
     Shape s = f.getShape();
     if (s.dimension() != 3 || s.get(1) != labels.length) {
       throw new IllegalArgumentException("features " + normalizedFeatures.getShape() + " do not fit " + labels.length + " labels");
     }
     this.features = f;
-    this.labels = labels.clone();
     this.views = (int) s.get(0);
   }
 
   @Override
-  public int size() {
-    return labels.length;
-  }
-
-  @Override
-  public int[] labels() {
-    return labels.clone();
-  }
-
-  @Override
   public Batch batch(int epoch, int[] sampleIds, NDManager manager) {
-    int[] y = new int[sampleIds.length];
-    for (int i = 0; i < y.length; i++) y[i] = labels[sampleIds[i]];
+    int[] y = labelsOf(sampleIds);
     NDArray idx = manager.create(sampleIds);
     NDArray view = features.get(epoch % views);
     NDArray f = view.get(idx);

@@ -16,28 +16,17 @@ import java.util.stream.IntStream;
  * augmentation of item {@code i} in epoch {@code e} depends only on {@code (seed, e, i)}, so a
  * resumed run sees the very pixels an uninterrupted one would, whatever the thread count.
  */
-public final class PixelBatches implements BatchSource {
+public final class PixelBatches extends LabelledBatches {
   private final List<Path> images;
-  private final int[] labels;
   private final ImageTransform transform;
   private final ForkJoinPool pool;
 
   public PixelBatches(List<Path> images, int[] labels, ImageTransform transform, int threads) {
+    super(labels);
     if (images.size() != labels.length) throw new IllegalArgumentException(images.size() + " images but " + labels.length + " labels");
     this.images = List.copyOf(images);
-    this.labels = labels.clone();
     this.transform = transform;
     this.pool = new ForkJoinPool(Math.max(1, threads));
-  }
-
-  @Override
-  public int size() {
-    return labels.length;
-  }
-
-  @Override
-  public int[] labels() {
-    return labels.clone();
   }
 
   @Override
@@ -55,8 +44,7 @@ public final class PixelBatches implements BatchSource {
       if (e.getCause() instanceof RuntimeException re) throw re;
       throw new IllegalStateException(e.getCause());
     }
-    int[] y = new int[sampleIds.length];
-    for (int i = 0; i < y.length; i++) y[i] = labels[sampleIds[i]];
+    int[] y = labelsOf(sampleIds);
     return new Batch(epoch, sampleIds.clone(), y, manager.create(y),
         null, manager.create(px, new Shape(sampleIds.length, 3, s, s)));
   }

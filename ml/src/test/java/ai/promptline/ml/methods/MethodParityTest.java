@@ -49,7 +49,9 @@ class MethodParityTest {
     dir = Path.of(MethodParityTest.class.getResource("/golden/methods").toURI());
     inputs = JSON.readTree(dir.resolve("inputs.json").toFile());
     manager = NDManager.newBaseManager();
-    clip = ClipModel.load(dir.resolve("tiny_clip.safetensors"), manager);
+    Path weights = TinyClipFixture.expand(dir.resolve("tiny_clip_compact.safetensors"),
+        Path.of("target", "golden-methods", "tiny_clip.safetensors").toAbsolutePath());
+    clip = ClipModel.load(weights, manager);
     int size = clip.config().imageResolution();
     Transforms.ImageTransform t = Transforms.test(size);
     List<String> images = new ArrayList<>();
