@@ -34,7 +34,8 @@ import picocli.CommandLine.Parameters;
       ClipCommand.Classify.class,
       ClipCommand.Inspect.class,
       ClipCommand.Download.class,
-      ClipCommand.RandomWeights.class
+      ClipCommand.RandomWeights.class,
+      ClipPretrainCommand.class
     })
 public final class ClipCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -21,7 +21,8 @@ import java.util.Map;
  * {@link VisionInput}.
  *
  * <p><b>Ownership.</b> The model owns its weights in a private sub-manager, closed by {@link
- * #close()}. Weights never require gradients. Every encode call computes in a
+ * #close()}. Weights never require gradients, except in a model made by {@link #trainable} for
+ * contrastive pretraining. Every encode call computes in a
  * temporary sub-manager of the caller's input array and attaches only the result to the caller's
  * manager, so long training loops do not accumulate intermediates; autograd keeps the tensors it
  * needs for {@code backward} itself.
@@ -155,6 +156,21 @@ public final class ClipModel implements AutoCloseable {
     ClipWeights.validate(config, shapes(stateDict), false);
     NDManager own = stateDict.values().iterator().next().getManager().newSubManager();
     return new ClipModel(config, keepExpected(config, stateDict), own, null, precision);
+  }
+
+  /**
+   * An fp32 model whose every weight requires a gradient, for training the towers themselves
+   * (contrastive pretraining): the encode calls are the same autograd-aware code paths the frozen
+   * model uses, so one forward serves both. The weights stay the caller's arrays (updated in place
+   * by the optimiser); {@link #logitScale()} is the value at construction, so a trainer keeps its own
+   * learnable logit scale and reads {@code weights().get("logit_scale")}.
+   */
+  public static ClipModel trainable(Map<String, NDArray> stateDict, ClipConfig config) {
+    ClipModel m = fromStateDict(stateDict, config, Precision.FP32);
+    m.weights.forEach((k, a) -> {
+      if (!k.endsWith("num_batches_tracked") && a.getDataType() == DataType.FLOAT32) a.setRequiresGradient(true);
+    });
+    return m;
   }
 
   /** A model with {@link ClipWeights#random deterministic random weights}. */
