@@ -48,8 +48,11 @@ public final class AdamW {
       }
       NDArray data = p.stopGradient(); // same storage, outside autograd
       if (weightDecay != 0) data.muli((float) (1 - lr * weightDecay));
-      mv[0].muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-      mv[1].muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
+      // temporaries closed here: they live in the parameter's (long-lived) manager
+      try (NDArray g1 = g.mul((float) (1 - beta1)); NDArray g2 = g.mul(g).muli((float) (1 - beta2))) {
+        mv[0].muli((float) beta1).addi(g1);
+        mv[1].muli((float) beta2).addi(g2);
+      }
       double bc1 = 1 - Math.pow(beta1, t);
       double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
       try (NDArray denom = mv[1].sqrt().divi((float) bc2Sqrt).addi((float) eps);

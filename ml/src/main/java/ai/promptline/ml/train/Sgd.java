@@ -41,7 +41,10 @@ public final class Sgd {
       NDArray p = e.getValue();
       NDArray grad = gradientOrNull(p);
       if (grad == null) continue;
-      NDArray g = grad.add(p.mul(weightDecay));
+      NDArray g;
+      try (NDArray decayTerm = p.mul(weightDecay)) { // closed: it lives in the parameter's manager
+        g = grad.add(decayTerm);
+      }
       grad.close();
       if (momentum != 0) {
         NDArray buf = buffers.get(e.getKey());
