@@ -55,7 +55,6 @@ public final class ClipPretrainer {
   /** The outcome: the trained state dict (fp32, caller's manager) and the curve. */
   public record Result(Map<String, NDArray> stateDict, List<Point> curve, int resumedFrom, double trainSeconds) {}
 
-  static final String TOKEN_TABLE = "token_embedding.weight";
   private final PretrainConfig cfg;
   private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
 
@@ -90,8 +89,6 @@ public final class ClipPretrainer {
     });
     try {
       Map<String, NDArray> init;
-      AdamW decay = new AdamW(0.9, 0.98, 1e-6, cfg.weightDecay());
-      AdamW noDecay = new AdamW(0.9, 0.98, 1e-6, 0);
       List<Point> curve = new ArrayList<>();
       int start = 0;
       double priorSeconds = 0;
@@ -106,70 +103,32 @@ public final class ClipPretrainer {
         init = ClipInit.initialise(mc, usedTokens(), cfg.seed(), own);
       }
       ClipModel model = ClipModel.trainable(init, mc);
-      // The token embedding trains as its compact used rows (see TokenRows); the full table is
-      // rebuilt from them for checkpoints and the result.
-      NDArray fullTable = model.weights().get(TOKEN_TABLE);
-      fullTable.setRequiresGradient(false);
-      TokenRows rows = new TokenRows(usedTokens(), mc.vocabSize());
-      NDArray compact = rows.gather(fullTable, own);
-      compact.setRequiresGradient(true);
-      Map<String, NDArray> params = new LinkedHashMap<>(model.weights());
-      params.remove(TOKEN_TABLE);
-      params.put(TokenRows.NAME, compact);
-      Map<String, NDArray> decayed = new LinkedHashMap<>();
-      Map<String, NDArray> notDecayed = new LinkedHashMap<>();
-      params.forEach((k, a) -> (PretrainConfig.decays(k, a.getShape().dimension()) ? decayed : notDecayed).put(k, a));
-      if (resumed != null) {
-        decay.load(resumed.optimiser("decay."), own);
-        noDecay.load(resumed.optimiser("nodecay."), own);
-      }
-      NDArray logitScale = model.weights().get("logit_scale");
-      float maxLogit = (float) Math.log(100);
+      ContrastiveStep trainer = new ContrastiveStep(model, usedTokens(), cfg.weightDecay(), own);
+      if (resumed != null) trainer.loadOptimiser(resumed, own);
       int n = cfg.batchSize();
-      int r = mc.imageResolution();
       long t0 = System.nanoTime();
       CompletableFuture<SceneCorpus.Batch> next = prefetch(renderer, corpus, start, n);
       for (int step = start; step < cfg.steps(); step++) {
         SceneCorpus.Batch b = next.join();
         if (step + 1 < cfg.steps()) next = prefetch(renderer, corpus, step + 1, n);
         double lr = cfg.lrAt(step);
-        float lossValue;
-        try (NDManager sm = own.newSubManager()) {
-          NDArray pixels = sm.create(b.pixels(), new Shape(n, 3, r, r));
-          int[][] tokens = tokenizer.tokenize(b.captions(), mc.contextLength(), false);
-          NDArray ids = sm.create(tokens);
-          NDArray compactIds = sm.create(rows.compactIds(tokens));
-          try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray emb = Embedding.embedding(compactIds, compact, SparseFormat.DENSE).singletonOrThrow();
-            NDArray text = model.encodeText(TextInput.ofEmbeddings(emb, ClipModel.eotIndex(ids)));
-            NDArray loss = contrastiveLoss(model.encodeImage(pixels), text, logitScale);
-            gc.backward(loss);
-            lossValue = loss.getFloat();
-          }
-        }
+        float lossValue = trainer.step(b.pixels(), tokenizer.tokenize(b.captions(), mc.contextLength(), false), lr, own);
         if (!Float.isFinite(lossValue)) {
           throw new IllegalStateException("pretraining diverged: loss " + lossValue + " at step " + (step + 1)
               + "; lower --lr (now " + cfg.lr() + ") and start again from the last checkpoint");
         }
-        decay.step(decayed, lr);
-        noDecay.step(notDecayed, lr);
-        float scale;
-        try (NDArray data = logitScale.stopGradient()) {
-          float v = data.getFloat();
-          if (v > maxLogit) data.set(new ai.djl.ndarray.index.NDIndex(), maxLogit);
-          scale = (float) Math.exp(Math.min(v, maxLogit));
-        }
+        float scale = trainer.logitScale();
         curve.add(new Point(step + 1, lossValue, scale, lr));
         double seconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
         listener.step(step + 1, cfg.steps(), lossValue, scale, lr, (System.nanoTime() - t0) / 1e9 / (step + 1 - start));
         if ((step + 1) % cfg.checkpointEvery() == 0 || step + 1 == cfg.steps()) {
-          rows.scatter(compact, fullTable);
-          PretrainCheckpoint.write(checkpoint, cfg, step + 1, model.weights(), optimiserState(decay, noDecay, own), curve, seconds);
+          trainer.syncTable();
+          PretrainCheckpoint.write(checkpoint, cfg, step + 1, model.weights(), trainer.optimiserState(own), curve, seconds);
           listener.checkpointed(step + 1);
         }
       }
       double seconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
-      rows.scatter(compact, fullTable);
+      trainer.syncTable();
       Map<String, NDArray> out = new LinkedHashMap<>();
       for (Map.Entry<String, NDArray> e : model.weights().entrySet()) {
         try (NDArray d = e.getValue().stopGradient()) {
@@ -183,13 +142,6 @@ public final class ClipPretrainer {
       renderer.shutdownNow();
       own.close();
     }
-  }
-
-  private static Map<String, NDArray> optimiserState(AdamW decay, AdamW noDecay, NDManager m) {
-    Map<String, NDArray> s = new LinkedHashMap<>();
-    decay.state(m).forEach((k, v) -> s.put("decay." + k, v));
-    noDecay.state(m).forEach((k, v) -> s.put("nodecay." + k, v));
-    return s;
   }
 
   private static CompletableFuture<SceneCorpus.Batch> prefetch(ExecutorService ex, SceneCorpus corpus, long index, int n) {
