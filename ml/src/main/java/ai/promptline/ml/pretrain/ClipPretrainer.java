@@ -160,7 +160,9 @@ public final class ClipPretrainer {
     NDArray eye = logits.getManager().eye((int) n);
     NDArray perImage = logits.logSoftmax(1).mul(eye).sum().neg();
     NDArray perText = logits.logSoftmax(0).mul(eye).sum().neg();
-    return perImage.add(perText).div((float) (2 * n));
+    // Numerics.scale, never div(Number) on an autograd path (see ai.promptline.ml.clip.Numerics#scale);
+    // for a power-of-two batch the factor is exact, so this equals the division bit for bit
+    return ai.promptline.ml.clip.Numerics.scale(perImage.add(perText), 1f / (2 * n));
   }
 
   /** The checkpoint's safetensors metadata: config, recipe and provenance. */

@@ -47,17 +47,19 @@ public final class SceneVocabulary {
   private SceneVocabulary() {}
 
   private static List<int[]> pairs() {
-    // Base: colour c with shape (c + 1) and (c + 5) for c < 6 → 12 distinct pairs.
-    // Novel: colour c with shape (c + 3) mod 10 for all c, plus (c + 7) mod 10 for c in {0, 4}: 12 pairs,
-    // disjoint from the base ones (offsets 3, 7 vs 1, 5).
+    // Base: colours 0-5, each with shapes (c + 1) and (c + 5) mod 10. Novel: colours 4-9, each with
+    // shapes (c + 3) and (c + 7) mod 10. Shape offsets {1, 5} and {3, 7} never coincide, so the
+    // halves are disjoint; within each half every colour names two classes and most shapes two, so
+    // neither word alone separates a half's classes: zero-shot must compose both.
     List<int[]> out = new ArrayList<>();
     for (int c = 0; c < 6; c++) {
       out.add(new int[] {c, (c + 1) % 10});
       out.add(new int[] {c, (c + 5) % 10});
     }
-    for (int c = 0; c < 10; c++) out.add(new int[] {c, (c + 3) % 10});
-    out.add(new int[] {0, 7});
-    out.add(new int[] {4, 1});
+    for (int c = 4; c < 10; c++) {
+      out.add(new int[] {c, (c + 3) % 10});
+      out.add(new int[] {c, (c + 7) % 10});
+    }
     return List.copyOf(out);
   }
 
