@@ -76,6 +76,13 @@ for lr in LRS:
     loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
     opt.zero_grad()
     loss.backward()
+    if not losses:  # the first step's gradients, for a tight check before AdamW's normalisation
+        for n, p in names.items():
+            g = p.grad.detach().clone()
+            if n == "token_embedding.weight":
+                g = g[torch.tensor(used, dtype=torch.int64)]
+                n = "token_embedding.rows"
+            tensors["grad1." + n] = g.contiguous()
     opt.step()
     with torch.no_grad():
         model.logit_scale.clamp_(0, math.log(100))

@@ -340,10 +340,18 @@ public final class ClipModel implements AutoCloseable {
       }
       long total = x.getShape().get(1);
       AttentionMasks masks = in.masks() != null ? in.masks() : AttentionMasks.of(AttentionMasks.causal((int) total, scope));
-      x = text.forward(x, masks, in.replacements(), in.adaptor());
+      NDArray pooled = null;
+      if (in.readout() == null && in.adaptor() == BlockAdaptor.NONE && precision == Precision.FP32) {
+        // only the pooled row leaves the last block (same features; see Transformer#forward)
+        pooled = in.poolIndex() != null ? in.poolIndex().toType(DataType.INT64, true) : eotIndex(in.tokenIds());
+        pooled.attach(scope);
+      }
+      x = text.forward(x, masks, in.replacements(), in.adaptor(), pooled);
       x = num.round(Transformer.layerNorm(x, lnFinalW, lnFinalB));
       NDArray out;
-      if (in.readout() != null) {
+      if (pooled != null) {
+        out = num.round(x.reshape(n, config.textWidth()).matMul(textProjection));
+      } else if (in.readout() != null) {
         out = num.round(gatherRows(x, in.readout()).matMul(textProjection));
       } else {
         NDArray pool = in.poolIndex() != null

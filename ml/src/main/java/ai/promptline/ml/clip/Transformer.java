@@ -76,11 +76,25 @@ final class Transformer {
    * @param adaptor residual adaptor after attention
    */
   NDArray forward(NDArray x, AttentionMasks masks, List<TokenReplacement> replacements, BlockAdaptor adaptor) {
+    return forward(x, masks, replacements, adaptor, null);
+  }
+
+  /**
+   * As {@link #forward(NDArray, AttentionMasks, List, BlockAdaptor)}; when {@code pooled} ({@code
+   * [N]} int64 positions) is given, only those rows leave the last block ({@code [N, 1, D]}): its
+   * keys and values still come from every token, but the query, attention output, MLP and residual
+   * are computed for the pooled row alone. The pooled features are the same (the other rows of the
+   * last block feed nothing); the last block costs about a sixth of a full one. Callers use it only
+   * without an adaptor (a residual adaptor may look at every row).
+   */
+  NDArray forward(NDArray x, AttentionMasks masks, List<TokenReplacement> replacements, BlockAdaptor adaptor, NDArray pooled) {
+    int last = blocks.size() - 1;
     for (int i = 0; i < blocks.size(); i++) {
       for (TokenReplacement r : replacements) {
         if (r.layer() == i) x = replace(x, r, num);
       }
       Block b = blocks.get(i);
+      if (i == last && pooled != null && adaptor == BlockAdaptor.NONE) return pooledBlock(x, b, masks.forLayer(i), pooled);
       NDArray h = num.round(layerNorm(x, b.ln1W(), b.ln1B()));
       x = num.round(x.add(attention(h, b, masks.forLayer(i))));
       if (adaptor != BlockAdaptor.NONE) x = applyAdaptor(adaptor, i, x);
@@ -160,6 +174,42 @@ final class Transformer {
     NDArray y = num.toActivation(adaptor.apply(layer, Numerics.cast(x, DataType.FLOAT32)));
     if (y.getManager() != x.getManager()) y.attach(x.getManager());
     return y;
+  }
+
+  /** The last block for the pooled rows only; see {@link #forward(NDArray, AttentionMasks, List, BlockAdaptor, NDArray)}. */
+  private NDArray pooledBlock(NDArray x, Block b, NDArray mask, NDArray pooled) {
+    Shape s = x.getShape();
+    long n = s.get(0);
+    long len = s.get(1);
+    long hd = width / heads;
+    NDArray idx = pooled.reshape(n, 1, 1);
+    NDArray rows = x.gather(idx.broadcast(n, 1, width), 1); // [N, 1, D]
+    NDArray h = num.round(layerNorm(x, b.ln1W(), b.ln1B()));
+    NDArray hRows = h.gather(idx.broadcast(n, 1, width), 1);
+    NDArray kv = num.round(Linear.linear(h, b.inW().get(width + ":"), b.inB().get(width + ":")).singletonOrThrow());
+    kv = kv.reshape(n, len, 2, heads, hd).transpose(2, 0, 3, 1, 4); // [2, N, H, L, hd]
+    NDArray q = num.round(Linear.linear(hRows, b.inW().get("0:" + width), b.inB().get("0:" + width)).singletonOrThrow());
+    q = num.round(Numerics.scale(q.reshape(n, 1, heads, hd).transpose(0, 2, 1, 3), (float) (1.0 / Math.sqrt(hd)))); // [N, H, 1, hd]
+    NDArray scores = num.round(q.matMul(kv.get(0).transpose(0, 1, 3, 2))); // [N, H, 1, L]
+    if (mask != null) scores = scores.add(maskRows(mask, scores, n, len, pooled));
+    NDArray out = num.round(num.round(scores.softmax(-1)).matMul(kv.get(1))); // [N, H, 1, hd]
+    out = out.transpose(0, 2, 1, 3).reshape(n, 1, width);
+    NDArray y = num.round(rows.add(num.round(Linear.linear(out, b.outW(), b.outB()).singletonOrThrow())));
+    NDArray m = num.round(layerNorm(y, b.ln2W(), b.ln2B()));
+    m = num.round(Linear.linear(m, b.fcW(), b.fcB()).singletonOrThrow());
+    m = quickGelu(m, num);
+    m = num.round(Linear.linear(m, b.projW(), b.projB()).singletonOrThrow());
+    return num.round(y.add(m));
+  }
+
+  /** The mask rows of the pooled positions: {@code [N, 1, 1, L]} (2-D mask) or {@code [N, H, 1, L]} (per sequence). */
+  private NDArray maskRows(NDArray mask, NDArray scores, long n, long len, NDArray pooled) {
+    NDArray full = maskFor(mask, scores, n, len); // validated and cast: [L, L] or [N, H, L, L]
+    if (full.getShape().dimension() == 2) {
+      NDArray m = full.expandDims(0).broadcast(n, len, len).gather(pooled.reshape(n, 1, 1).broadcast(n, 1, len), 1);
+      return m.reshape(n, 1, 1, len);
+    }
+    return full.gather(pooled.reshape(n, 1, 1, 1).broadcast(n, heads, 1, len), 2);
   }
 
   private NDArray attention(NDArray x, Block b, NDArray mask) {

@@ -69,6 +69,12 @@ final class VisionTransformerTower implements VisionTower {
   public NDArray forward(VisionInput in, ai.djl.ndarray.NDManager scope) {
     NDArray x = embed(in, scope);
     AttentionMasks masks = in.masks() == null ? AttentionMasks.NONE : in.masks();
+    if (in.readout() == null && in.adaptor() == BlockAdaptor.NONE && num.precision() == Precision.FP32) {
+      // only CLS leaves the last block (same features; see Transformer#forward)
+      NDArray cls = scope.zeros(new Shape(x.getShape().get(0)), ai.djl.ndarray.types.DataType.INT64);
+      x = transformer.forward(x, masks, in.replacements(), in.adaptor(), cls);
+      return num.round(num.round(Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB)).matMul(proj));
+    }
     x = transformer.forward(x, masks, in.replacements(), in.adaptor());
     if (in.readout() == null) {
       return num.round(num.round(Transformer.layerNorm(x.get(":, 0"), lnPostW, lnPostB)).matMul(proj));

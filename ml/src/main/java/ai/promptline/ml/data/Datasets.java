@@ -70,6 +70,7 @@ public final class Datasets {
     add(new Spec("imagefolder", "", "", "a photo of a {}.", 0, Kind.IMAGEFOLDER));
     add(new Spec("csv", "", "", "a photo of a {}.", 0, Kind.CSV));
     add(new Spec("Synthetic", "", "images", "a photo of a {}.", 0, Kind.SYNTHETIC));
+    add(new Spec("Scenes", "", "images", "a photo of a {}.", 0, Kind.SYNTHETIC));
     ALIASES.put("flowers102", "OxfordFlowers");
     ALIASES.put("dtd", "DescribableTextures");
     ALIASES.put("imagenet-v2", "ImageNetV2");

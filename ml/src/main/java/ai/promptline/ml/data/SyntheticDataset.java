@@ -206,7 +206,8 @@ public final class SyntheticDataset {
     return v < 0 ? 0 : Math.min(255, v);
   }
 
-  private static void write(BufferedImage img, Path file, boolean png) throws IOException {
+  /** Writes one image as PNG or as JPEG at quality 0.9. */
+  public static void write(BufferedImage img, Path file, boolean png) throws IOException {
     if (png) {
       if (!ImageIO.write(img, "png", file.toFile())) throw new IOException("no PNG writer");
       return;

@@ -58,9 +58,15 @@ public final class ContrastiveStep {
    * is returned without updating anything.
    */
   public float step(float[] pixels, int[][] tokens, double lr, NDManager manager) {
+    float loss = forwardBackward(pixels, tokens, manager);
+    if (Float.isFinite(loss)) update(lr);
+    return loss;
+  }
+
+  /** The loss of one batch, leaving its gradients on the parameters. */
+  float forwardBackward(float[] pixels, int[][] tokens, NDManager manager) {
     int n = tokens.length;
     int r = model.config().imageResolution();
-    float loss;
     try (NDManager sm = manager.newSubManager()) {
       NDArray px = sm.create(pixels, new Shape(n, 3, r, r));
       NDArray ids = sm.create(tokens);
@@ -70,16 +76,25 @@ public final class ContrastiveStep {
         NDArray text = model.encodeText(TextInput.ofEmbeddings(emb, ClipModel.eotIndex(ids)));
         NDArray l = ClipPretrainer.contrastiveLoss(model.encodeImage(px), text, logitScale);
         gc.backward(l);
-        loss = l.getFloat();
+        return l.getFloat();
       }
     }
-    if (!Float.isFinite(loss)) return loss;
+  }
+
+  /** AdamW on both groups with the gradients of {@link #forwardBackward}, then the scale clamp. */
+  void update(double lr) {
     decay.step(decayed, lr);
     noDecay.step(notDecayed, lr);
     try (NDArray data = logitScale.stopGradient()) {
       if (data.getFloat() > MAX_LOGIT) data.set(new NDIndex("..."), MAX_LOGIT);
     }
-    return loss;
+  }
+
+  /** The trained tensors by name (the token table as {@code token_embedding.rows}). */
+  Map<String, NDArray> parameters() {
+    Map<String, NDArray> all = new LinkedHashMap<>(decayed);
+    all.putAll(notDecayed);
+    return all;
   }
 
   /** {@code exp(logit_scale)} now. */

@@ -261,11 +261,36 @@ class ClipModelTest {
   }
 
   @Test
+  void pooledLastBlockGivesTheFeaturesOfTheFullPass() {
+    try (NDManager m = manager.newSubManager()) {
+      // readout positions force the full last block; the plain call computes the pooled row only
+      NDArray ids = ids(m, "a dog", "a photo of a cat on a mat.", "x");
+      NDArray eot = ClipModel.eotIndex(ids).reshape(3, 1);
+      NDArray full = model.encodeText(TextInput.ofTokens(ids).withReadout(eot)).reshape(3, model.config().embedDim());
+      assertClose(full, model.encodeText(ids), 1e-6);
+      NDArray px = pixels(m, 2);
+      NDArray cls = m.create(new long[] {0});
+      NDArray fullImg = model.encodeImage(VisionInput.of(px).withReadout(cls)).reshape(2, model.config().embedDim());
+      assertClose(fullImg, model.encodeImage(px), 1e-6);
+      // a per-sequence 3-D mask takes the same path (its pooled rows are gathered per head)
+      long len = ids.getShape().get(1);
+      int heads = model.config().textHeads();
+      NDArray causal = AttentionMasks.causal((int) len, m);
+      NDArray perSeq = causal.expandDims(0).broadcast(3L * heads, len, len).duplicate();
+      AttentionMasks masks = AttentionMasks.of(perSeq);
+      NDArray fullMasked = model.encodeText(TextInput.ofTokens(ids).withMasks(masks).withReadout(eot)).reshape(3, model.config().embedDim());
+      assertClose(fullMasked, model.encodeText(TextInput.ofTokens(ids).withMasks(masks)), 1e-6);
+      assertClose(full, fullMasked, 1e-6);
+    }
+  }
+
+  @Test
   void adaptorSlotIsAppliedAfterAttention() {
     try (NDManager m = manager.newSubManager()) {
       NDArray ids = ids(m, "a dog");
       NDArray identity = model.encodeText(TextInput.ofTokens(ids).withAdaptor((layer, x) -> x));
-      assertClose(model.encodeText(ids), identity, 0);
+      // no adaptor takes the pooled-row fast path through the last block: same maths, other rounding
+      assertClose(model.encodeText(ids), identity, 2e-6);
       int[] calls = new int[1];
       NDArray scaled = model.encodeText(TextInput.ofTokens(ids).withAdaptor((layer, x) -> {
         calls[0]++;
