@@ -100,9 +100,9 @@ final class ClipPretrainCommand implements Callable<Integer> {
         Map<String, Object> zs = new LinkedHashMap<>();
         for (SceneRenderer.Style style : SceneRenderer.Style.values()) {
           SceneZeroShot.Accuracy a = SceneZeroShot.evaluate(model, style, 25, 99, manager);
-          zs.put(style.name().toLowerCase(Locale.ROOT), Map.of("base", round(a.base()), "novel", round(a.novel())));
+          zs.put(style.name(), Map.of("base", round(a.base()), "novel", round(a.novel())));
           o.printf(Locale.ROOT, "zero-shot 24-way accuracy, %s rendering: base %.1f%%, novel (held-out pairs) %.1f%%%n",
-              style.name().toLowerCase(Locale.ROOT), 100 * a.base(), 100 * a.novel());
+              style.name(), 100 * a.base(), 100 * a.novel());
         }
         report.put("zeroShot24Way", zs);
         report.put("parameters", model.parameterCount());

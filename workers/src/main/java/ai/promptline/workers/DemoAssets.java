@@ -1,59 +1,41 @@
 package ai.promptline.workers;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.promptline.ml.clip.ClipConfig;
-import ai.promptline.ml.clip.ClipWeights;
-import ai.promptline.ml.clip.Safetensors;
-import ai.promptline.ml.data.SyntheticDataset;
-import ai.promptline.ml.data.SyntheticSpec;
+import ai.promptline.ml.pretrain.TinyClip;
+import ai.promptline.ml.scenes.SceneBenchmark;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
-import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The demo's inputs, generated on first use: a synthetic shapes-and-colours dataset (real PNG and
- * JPEG files, CoOp split format) and a tiny CLIP-architecture model with fixed random weights,
- * stored as safetensors so the real loader reads it. Both are written to a temporary folder and
- * moved into place, so an interrupted generation never looks finished.
+ * The demo's inputs: the generated Scenes benchmark (real PNG and JPEG files in the CoOp split
+ * layout; 24 colour-shape classes whose novel half was held out of pretraining), written on first
+ * use to a temporary folder and moved into place so an interrupted generation never looks
+ * finished, and the tiny CLIP shipped in the repository ({@link TinyClip}, SHA-256 verified).
  */
 public final class DemoAssets {
-  public static final String DATASET = "Synthetic";
-  public static final long MODEL_SEED = 20261123L;
+  public static final String DATASET = SceneBenchmark.NAME;
 
   public record Assets(Path datasetRoot, Path weights) {}
 
   private DemoAssets() {}
 
   public static Assets ensure(Path dir) {
-    Path data = dir.resolve("data").resolve("synthetic-shapes");
-    Path weights = dir.resolve("models").resolve("tiny-vit-random.safetensors");
+    Path data = dir.resolve("data").resolve("scenes");
     try {
       if (!Files.isDirectory(data)) {
         Path tmp = Files.createDirectories(dir.resolve("data")).resolve(".tmp-" + ProcessHandle.current().pid());
         deleteTree(tmp);
-        SyntheticDataset.generate(tmp, SyntheticSpec.defaults().withName(DATASET).withClasses(10).withPerClass(16, 4, 12));
+        SceneBenchmark.generate(tmp, SceneBenchmark.Spec.defaults());
         Files.move(tmp, data, StandardCopyOption.ATOMIC_MOVE);
-      }
-      if (!Files.isRegularFile(weights)) {
-        Files.createDirectories(weights.getParent());
-        Path tmp = weights.resolveSibling(".tmp-" + ProcessHandle.current().pid() + ".safetensors");
-        ClipConfig config = ClipConfig.tinyVit();
-        try (NDManager m = NDManager.newBaseManager()) {
-          Map<String, NDArray> w = ClipWeights.random(config, MODEL_SEED, m);
-          Safetensors.write(tmp, w, ClipWeights.metadataFor(config));
-        }
-        Files.move(tmp, weights, StandardCopyOption.ATOMIC_MOVE);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare demo assets under " + dir + ": " + e.getMessage(), e);
     }
-    return new Assets(data, weights);
+    return new Assets(data, TinyClip.path());
   }
 
   static void deleteTree(Path p) throws IOException {

@@ -16,7 +16,7 @@ class DataCommandTest {
   @Test
   void synth_thenVerify_thenFewshot() {
     Path ds = tmp.resolve("syn");
-    CliRun s = CliRun.of("data", "synth", "--out", ds.toString(), "--classes", "4", "--train", "3", "--val", "1", "--test", "2", "--size", "24");
+    CliRun s = CliRun.of("data", "synth", "--kind", "shapes", "--out", ds.toString(), "--classes", "4", "--train", "3", "--val", "1", "--test", "2", "--size", "24");
     assertEquals(0, s.code(), s.err());
     CliRun v = CliRun.of("data", "verify", "Synthetic", "--root", ds.toString());
     assertEquals(0, v.code(), v.err());
@@ -27,6 +27,20 @@ class DataCommandTest {
     List<String> lines = f.out().lines().toList();
     assertEquals(8 + 1 + 4, lines.size());
     assertEquals("--", lines.get(8));
+  }
+
+  @Test
+  void synthScenes_writesTheBenchmarkWithHeldOutNovelNames() {
+    Path ds = tmp.resolve("scenes");
+    CliRun s = CliRun.of("data", "synth", "--out", ds.toString(), "--train", "2", "--val", "1", "--test", "1");
+    assertEquals(0, s.code(), s.err());
+    assertTrue(s.out().contains("wrote 24 classes, 48/24/24"), s.out());
+    CliRun v = CliRun.of("data", "verify", "Scenes", "--root", ds.toString());
+    assertEquals(0, v.code(), v.err());
+    assertTrue(v.out().contains("classes:     24"), v.out());
+    CliRun bad = CliRun.of("data", "synth", "--out", tmp.resolve("x").toString(), "--classes", "5");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("--classes applies to --kind shapes only"), bad.err());
   }
 
   @Test

@@ -77,7 +77,7 @@ class MethodPlanTest {
     assertTrue(option.getMessage().contains("method 'maple' has no option 'k'; its options: nCtx, ctxInit, depth"), option.getMessage());
     IllegalArgumentException deep = assertThrows(IllegalArgumentException.class,
         () -> plan("[{name: maple, options: {depth: 9}}]", assets.weights()));
-    assertTrue(deep.getMessage().contains("option depth=9 must be between 1 and the model's 2 layers"), deep.getMessage());
+    assertTrue(deep.getMessage().contains("option depth=9 must be between 1 and the model's 3 layers"), deep.getMessage());
     IllegalArgumentException rn = assertThrows(IllegalArgumentException.class, () -> plan("[{name: vpt}]", resnet));
     assertTrue(rn.getMessage().contains("method 'vpt' prompts the ViT image tower") && rn.getMessage().contains("ModifiedResNet"),
         rn.getMessage());

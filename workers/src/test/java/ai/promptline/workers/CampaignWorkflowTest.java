@@ -57,7 +57,7 @@ class CampaignWorkflowTest {
         new Backends(store, tracker, new SimpleMeterRegistry()), new PromptlineWorker.Options(
             java.util.Set.of("cpu", "gpu"), 1, 2), models);
     env.start();
-    spec = Demo.campaignFile(assets, new Demo.Options(3, List.of(1), 2)).plan(Path.of("."));
+    spec = Demo.campaignFile(assets, new Demo.Options(null, List.of(1), List.of(16), List.of("zsclip", "coop"))).plan(Path.of("."));
     firstWorkflowId = CampaignSubmitter.workflowId(spec);
     WorkflowStub stub = CampaignSubmitter.start(env.getWorkflowClient(), spec);
     first = stub.getResult(CampaignResult.class);
@@ -78,11 +78,26 @@ class CampaignWorkflowTest {
       assertFalse(r.reused());
       assertTrue(r.eval().accBase() >= 0 && r.eval().accBase() <= 100);
       assertEquals(Stages.EvalResult.harmonicMean(r.eval().accBase(), r.eval().accNovel()), r.eval().hm(), 1e-9);
-      assertEquals(5 * 12, r.eval().baseTotal(), "10 synthetic classes: 5 base x 12 test images");
-      assertEquals(5 * 12, r.eval().novelTotal());
+      assertEquals(12 * 25, r.eval().baseTotal(), "24 Scenes classes: 12 base x 25 test images");
+      assertEquals(12 * 25, r.eval().novelTotal());
       assertEquals(ContentKeys.runKey(r.config()), r.runKey());
       assertTrue(store.exists("runs/" + r.runKey() + "/result.json"));
     }
+  }
+
+  /**
+   * Learning, not plumbing: with the shipped pretrained tiny CLIP, CoOp's learned context beats the
+   * hand template on the base classes. Measured with this recipe (the demo's: 16 shots, 100 epochs,
+   * batch 32, lr 0.002) in the demo campaign, seeds 1-3: CoOp base 87.0, 90.7, 89.3 against
+   * zero-shot 79.0 (+8.0, +11.7, +10.3; this test runs seed 1). The margin asserted (6) is below
+   * the smallest of those; CoOp at 4 shots and the other methods are in the README's table.
+   */
+  @Test
+  void coop_beatsZeroShotOnTheBaseClasses() {
+    double zs = first.runs().stream().filter(r -> r.config().method().equals("zsclip")).findFirst().orElseThrow().eval().accBase();
+    double coop = first.runs().stream().filter(r -> r.config().method().equals("coop")).findFirst().orElseThrow().eval().accBase();
+    assertTrue(zs >= 3 * 100.0 / 12 && zs < 90, "zero-shot base accuracy " + zs + " should be useful but far from perfect");
+    assertTrue(coop - zs >= 6, "CoOp base " + coop + " vs zero-shot " + zs);
   }
 
   @Test
@@ -92,8 +107,8 @@ class CampaignWorkflowTest {
     assertEquals(1, parents.size());
     assertEquals("FINISHED", parents.get(0).status());
     FileTracker.RunRecord parent = tracker.record(parents.get(0).runId());
-    assertTrue(parent.metrics().stream().anyMatch(m -> m.key().equals("Synthetic/coop/2shot/hm_mean")), parent.metrics().toString());
-    assertTrue(new String(tracker.artifact(parent.runId(), "summary.csv")).contains("Synthetic,coop,2,1,FINISHED"));
+    assertTrue(parent.metrics().stream().anyMatch(m -> m.key().equals("Scenes/coop/16shot/hm_mean")), parent.metrics().toString());
+    assertTrue(new String(tracker.artifact(parent.runId(), "summary.csv")).contains("Scenes,coop,16,1,FINISHED"));
     for (RunResult r : first.runs()) {
       FileTracker.RunRecord child = tracker.record(r.mlflowRunId());
       assertEquals("FINISHED", child.status());
@@ -101,8 +116,8 @@ class CampaignWorkflowTest {
       assertEquals(parent.runId(), t.get("mlflow.parentRunId"));
       assertEquals(r.runKey(), t.get("promptline.run_key"));
       assertEquals(r.config().method(), t.get("promptline.method"));
-      assertEquals("Synthetic", t.get("promptline.dataset"));
-      assertEquals("2", t.get("promptline.shots"));
+      assertEquals("Scenes", t.get("promptline.dataset"));
+      assertEquals("16", t.get("promptline.shots"));
       assertEquals("1", t.get("promptline.seed"));
       assertEquals("demo", t.get("promptline.campaign"));
       assertEquals(r.config().method(), child.params().get("method"));
@@ -112,7 +127,8 @@ class CampaignWorkflowTest {
       assertNotNull(tracker.artifact(child.runId(), "provenance.json"));
       if (r.config().method().equals("coop")) {
         List<Long> steps = child.metrics().stream().filter(x -> x.key().equals("loss")).map(Tracker.Metric::step).toList();
-        assertEquals(List.of(1L, 2L, 3L), steps, "one loss point per epoch, no duplicates");
+        assertEquals(java.util.stream.LongStream.rangeClosed(1, r.config().train().epochs()).boxed().toList(), steps,
+            "one loss point per epoch, no duplicates");
         byte[] prompt = tracker.artifact(child.runId(), "prompt/prompt.safetensors");
         assertTrue(prompt.length > 8);
       }

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A cross-dataset campaign with the real activities in Temporal's test environment: CoOp trained
- * on the synthetic demo source (10 classes), evaluated on two synthetic targets with their own
+ * on the demo source (the 24-class Scenes benchmark), evaluated on two synthetic targets with their own
  * classes (6 and 3); then a campaign whose target changed on disk after planning, which must fail
  * its run at once with the tracker run closed.
  */
@@ -50,7 +50,7 @@ class CrossDatasetWorkflowTest {
   static CampaignFile campaign(List<Integer> seeds, Path... targets) {
     List<CampaignFile.Dataset> ts = java.util.Arrays.stream(targets)
         .map(t -> new CampaignFile.Dataset("Synthetic", t.toString())).toList();
-    return new CampaignFile("xd", "promptline-xd", new CampaignFile.Model("tiny-vit-random", assets.weights().toString(), null),
+    return new CampaignFile("xd", "promptline-xd", new CampaignFile.Model("tiny-clip-scenes", assets.weights().toString(), null),
         List.of(new CampaignFile.Dataset(DemoAssets.DATASET, assets.datasetRoot().toString())),
         List.of(new CampaignFile.Method("coop", Map.of("epochs", 2, "batchSize", 4, "lr", 0.01, "augViews", 1))),
         List.of(2), seeds, "cross-dataset", 1, 30, ts);
@@ -83,7 +83,7 @@ class CrossDatasetWorkflowTest {
   void run_evaluatesEveryTargetOnItsOwnClasses_inOrder() {
     assertEquals(Stages.FINISHED, result.status(), Demo.table(result.runs()));
     RunResult r = result.runs().get(0);
-    assertEquals(10 * 12, r.eval().baseTotal(), "the source: all 10 classes x 12 test images");
+    assertEquals(24 * 25, r.eval().baseTotal(), "the source: all 24 Scenes classes x 25 test images");
     assertEquals(0, r.eval().novelTotal());
     List<TargetResult> t = r.eval().targets();
     assertEquals(List.of("Shapes6", "Shapes3"), t.stream().map(TargetResult::dataset).toList());
@@ -108,9 +108,9 @@ class CrossDatasetWorkflowTest {
     List<Tracker.RunInfo> parents = tracker.findRuns(tracker.experimentId("promptline-xd"),
         TrackingActivitiesImpl.TAG_CAMPAIGN_KEY, result.campaignKey());
     FileTracker.RunRecord parent = tracker.record(parents.get(0).runId());
-    assertTrue(parent.metrics().stream().anyMatch(m -> m.key().equals("Synthetic/coop/2shot/acc_target/Shapes3_mean")),
+    assertTrue(parent.metrics().stream().anyMatch(m -> m.key().equals("Scenes/coop/2shot/acc_target/Shapes3_mean")),
         parent.metrics().toString());
-    assertTrue(parent.metrics().stream().anyMatch(m -> m.key().equals("Synthetic/coop/2shot/acc_target_avg_mean")));
+    assertTrue(parent.metrics().stream().anyMatch(m -> m.key().equals("Scenes/coop/2shot/acc_target_avg_mean")));
     String csv = new String(tracker.artifact(parent.runId(), "summary.csv"));
     assertTrue(csv.startsWith("dataset,method,shots,seed,status,acc_base,acc_novel,hm,acc_target/Shapes6,acc_target/Shapes3,"
         + "acc_target_avg,"), csv);

@@ -1,21 +1,40 @@
 package ai.promptline.ml.scenes;
 
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
  * Renders a {@link Scene} to 8-bit RGB with plain per-pixel geometry (2×2 supersampling), so pixels
  * are a pure function of (scene, size, style, rng) on every JDK.
  *
- * <p>Two styles. {@link Style#PRETRAIN}: square images, flat background, upright shapes, mild
+ * <p>Two styles. {@link Style#PRETRAIN}: flat background, shapes within ±5° of upright, mild
  * colour jitter; what the tiny CLIP is pretrained on. {@link Style#SHIFTED}: the downstream
- * benchmark's distribution, deliberately different: non-square frames, two-colour gradient
- * backgrounds, one to three low-saturation distractor blobs, shapes rotated up to ±30°, stronger
- * colour jitter and noise. Zero-shot transfer still works on it, but not perfectly, which leaves
- * prompt learning something to learn.
+ * benchmark's, deliberately different: shapes rotated up to ±15°, one or two grey smudges
+ * (distractor blobs), stronger colour jitter and noise. {@link SceneBenchmark} adds the domain
+ * (which attributes its images share).
  */
 public final class SceneRenderer {
-  /** Rendering distribution. */
-  public enum Style { PRETRAIN, SHIFTED }
+  /**
+   * A rendering distribution.
+   *
+   * @param name label for reports
+   * @param rotationDegrees full range of the object's rotation (uniform, centred on upright)
+   * @param colourJitter ± per-channel jitter of the object colour
+   * @param backgroundJitter ± per-channel jitter of the background colour(s)
+   * @param gradient a vertical gradient to a second random background colour
+   * @param maxDistractors 1..max grey distractor blobs when > 0
+   * @param noise Gaussian pixel-noise sigma for clean and blurry images (noisy ones: 22)
+   * @param sizeScale object radius relative to the pretraining sizes
+   */
+  public record Style(String name, double rotationDegrees, int colourJitter, int backgroundJitter, boolean gradient,
+      int maxDistractors, double noise, double sizeScale) {
+    public static final Style PRETRAIN = new Style("pretrain", 10, 16, 10, false, 0, 3, 1.0);
+    public static final Style SHIFTED = new Style("shifted", 30, 24, 28, false, 2, 6, 1.0);
+
+    public static List<Style> values() {
+      return List.of(PRETRAIN, SHIFTED);
+    }
+  }
 
   private SceneRenderer() {}
 
@@ -23,23 +42,24 @@ public final class SceneRenderer {
   public record Rendered(int width, int height, int[] rgb) {}
 
   public static Rendered render(Scene s, int width, int height, Style style, SplittableRandom rng) {
-    boolean shifted = style == Style.SHIFTED;
     int m = Math.min(width, height);
     // size → radius as a fraction of the shorter side
     double[][] radius = {{0.17, 0.23}, {0.26, 0.32}, {0.35, 0.43}};
     double r = m * (radius[s.size()][0] + rng.nextDouble() * (radius[s.size()][1] - radius[s.size()][0]));
+    if (style.sizeScale() != 1.0) r = Math.min(r * style.sizeScale(), m * 0.48);
     double[] c = centre(s.position(), width, height, r, rng);
-    double angle = shifted ? (rng.nextDouble() - 0.5) * Math.toRadians(60) : (rng.nextDouble() - 0.5) * Math.toRadians(10);
+    double angle = (rng.nextDouble() - 0.5) * Math.toRadians(style.rotationDegrees());
     double cos = Math.cos(angle);
     double sin = Math.sin(angle);
-    int jitter = shifted ? 36 : 16;
-    int[] fg = jitter(SceneVocabulary.RGB[s.colour()], jitter, rng);
+    int[] fg = jitter(SceneVocabulary.RGB[s.colour()], style.colourJitter(), rng);
     int[] light = blend(fg, new int[] {255, 255, 255}, 0.62);
-    int[] bgTop = jitter(SceneVocabulary.BACKGROUND_RGB[s.background()], shifted ? 28 : 10, rng);
-    int[] bgBottom = shifted ? jitter(SceneVocabulary.BACKGROUND_RGB[rng.nextInt(SceneVocabulary.BACKGROUND_RGB.length)], 28, rng) : bgTop;
+    int[] bgTop = jitter(SceneVocabulary.BACKGROUND_RGB[s.background()], style.backgroundJitter(), rng);
+    int[] bgBottom = style.gradient()
+        ? jitter(SceneVocabulary.BACKGROUND_RGB[rng.nextInt(SceneVocabulary.BACKGROUND_RGB.length)], style.backgroundJitter(), rng)
+        : bgTop;
     double period = 0.36 + rng.nextDouble() * 0.12; // pattern period in object units
     double phase = rng.nextDouble();
-    int distractors = shifted ? 1 + rng.nextInt(3) : 0;
+    int distractors = style.maxDistractors() > 0 ? 1 + rng.nextInt(style.maxDistractors()) : 0;
     double[][] blobs = new double[distractors][];
     for (int i = 0; i < distractors; i++) {
       int g = 90 + rng.nextInt(120);
@@ -81,7 +101,7 @@ public final class SceneRenderer {
       }
     }
     if (s.quality() == 1) boxBlur(px, width, height, Math.max(1, m / 40));
-    double sigma = s.quality() == 2 ? 22 : (shifted ? 9 : 3);
+    double sigma = s.quality() == 2 ? 22 : style.noise();
     addNoise(px, sigma, rng);
     return new Rendered(width, height, px);
   }
