@@ -59,37 +59,51 @@ public final class SyntheticDataset {
 
   /** Generates the dataset under {@code root} (created if needed; existing files are overwritten). */
   public static Generated generate(Path root, SyntheticSpec spec) {
+    List<String> names = new ArrayList<>();
+    for (int c = 0; c < spec.numClasses(); c++) names.add(className(c));
+    int[] counts = {spec.trainPerClass(), spec.valPerClass(), spec.testPerClass()};
+    return write(root, spec.name(), names, counts,
+        (c, n) -> render(c, spec.imageSize(), new SplittableRandom(mix(spec.seed(), c, n))));
+  }
+
+  /** Draws image {@code n} (numbered across the splits) of class {@code cls}. */
+  public interface Painter {
+    BufferedImage paint(int cls, int n) throws IOException;
+  }
+
+  /**
+   * Writes a generated dataset in the reference layout: per class, {@code counts[0..2]} train, val
+   * and test images numbered from 0 across the splits ({@code images/<folder>/<n>.png|jpg}, even
+   * numbers PNG, odd JPEG) and {@code split_promptline_<name>.json}.
+   */
+  public static Generated write(Path root, String name, List<String> classNames, int[] counts, Painter painter) {
     Path images = root.resolve("images");
     List<SplitItem> train = new ArrayList<>();
     List<SplitItem> val = new ArrayList<>();
     List<SplitItem> test = new ArrayList<>();
-    List<String> names = new ArrayList<>();
+    List<List<SplitItem>> lists = List.of(train, val, test);
     try {
-      for (int c = 0; c < spec.numClasses(); c++) {
-        String name = className(c);
-        names.add(name);
-        String folder = name.replace(' ', '_');
+      for (int c = 0; c < classNames.size(); c++) {
+        String cls = classNames.get(c);
+        String folder = folderOf(cls);
         Files.createDirectories(images.resolve(folder));
         int n = 0;
-        int[] counts = {spec.trainPerClass(), spec.valPerClass(), spec.testPerClass()};
-        List<List<SplitItem>> lists = List.of(train, val, test);
         for (int s = 0; s < 3; s++) {
           for (int k = 0; k < counts[s]; k++, n++) {
             boolean png = n % 2 == 0;
             String rel = folder + "/" + n + (png ? ".png" : ".jpg");
-            BufferedImage img = render(c, spec.imageSize(), new SplittableRandom(mix(spec.seed(), c, n)));
-            write(img, images.resolve(rel), png);
-            lists.get(s).add(new SplitItem(rel, c, name));
+            write(painter.paint(c, n), images.resolve(rel), png);
+            lists.get(s).add(new SplitItem(rel, c, cls));
           }
         }
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write synthetic dataset under " + root + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write dataset " + name + " under " + root + ": " + e.getMessage(), e);
     }
     Splits splits = new Splits(train, val, test);
-    Path splitFile = root.resolve("split_promptline_" + spec.name() + ".json");
+    Path splitFile = root.resolve("split_promptline_" + name + ".json");
     SplitFile.write(splitFile, splits);
-    return new Generated(root, images, splitFile, splits, names);
+    return new Generated(root, images, splitFile, splits, List.copyOf(classNames));
   }
 
   private static long mix(long seed, int cls, int n) {

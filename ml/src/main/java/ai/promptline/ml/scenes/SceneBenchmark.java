@@ -1,14 +1,8 @@
 package ai.promptline.ml.scenes;
 
-import ai.promptline.ml.data.SplitFile;
-import ai.promptline.ml.data.SplitItem;
-import ai.promptline.ml.data.Splits;
 import ai.promptline.ml.data.SyntheticDataset;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferInt;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,48 +42,17 @@ public final class SceneBenchmark {
   private SceneBenchmark() {}
 
   public static SyntheticDataset.Generated generate(Path root, Spec spec) {
-    Path images = root.resolve("images");
-    List<SplitItem> train = new ArrayList<>();
-    List<SplitItem> val = new ArrayList<>();
-    List<SplitItem> test = new ArrayList<>();
     List<String> names = new ArrayList<>();
-    try {
-      for (int c = 0; c < SceneVocabulary.BENCHMARK_CLASSES; c++) {
-        String name = SceneVocabulary.className(c);
-        names.add(name);
-        int[] pair = SceneVocabulary.BENCHMARK_PAIRS.get(c);
-        String folder = SyntheticDataset.folderOf(name);
-        Files.createDirectories(images.resolve(folder));
-        int[] counts = {spec.train(), spec.val(), spec.test()};
-        List<List<SplitItem>> lists = List.of(train, val, test);
-        int n = 0;
-        for (int s = 0; s < 3; s++) {
-          for (int k = 0; k < counts[s]; k++, n++) {
-            SplittableRandom rng = new SplittableRandom(spec.seed() * 0x9E3779B97F4A7C15L + c * 1_000_003L + n);
-            // the domain: every image a large, blurry, outlined shape in the middle of beige paper
-            int pat = 4; // outlined
-            int size = 2; // large
-            int pos = 4; // in the middle
-            int bg = 3; // beige
-            int q = 1; // blurry
-            Scene scene = new Scene(pair[1], pair[0], pat, size, pos, bg, q);
-            int w = 56 + rng.nextInt(25);
-            int h = w;
-            SceneRenderer.Rendered img = SceneRenderer.render(scene, w, h, SceneRenderer.Style.SHIFTED, rng);
-            boolean png = n % 2 == 0;
-            String rel = folder + "/" + n + (png ? ".png" : ".jpg");
-            SyntheticDataset.write(toImage(img), images.resolve(rel), png);
-            lists.get(s).add(new SplitItem(rel, c, name));
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the Scenes benchmark under " + root + ": " + e.getMessage(), e);
-    }
-    Splits splits = new Splits(train, val, test);
-    Path splitFile = root.resolve("split_promptline_" + NAME + ".json");
-    SplitFile.write(splitFile, splits);
-    return new SyntheticDataset.Generated(root, images, splitFile, splits, names);
+    for (int c = 0; c < SceneVocabulary.BENCHMARK_CLASSES; c++) names.add(SceneVocabulary.className(c));
+    int[] counts = {spec.train(), spec.val(), spec.test()};
+    return SyntheticDataset.write(root, NAME, names, counts, (c, n) -> {
+      int[] pair = SceneVocabulary.BENCHMARK_PAIRS.get(c);
+      SplittableRandom rng = new SplittableRandom(spec.seed() * 0x9E3779B97F4A7C15L + c * 1_000_003L + n);
+      // the domain: every image a large, blurry, outlined shape in the middle of beige paper
+      Scene scene = new Scene(pair[1], pair[0], 4 /* outlined */, 2 /* large */, 4 /* in the middle */, 3 /* beige */, 1 /* blurry */);
+      int w = 56 + rng.nextInt(25);
+      return toImage(SceneRenderer.render(scene, w, w, SceneRenderer.Style.SHIFTED, rng));
+    });
   }
 
   static BufferedImage toImage(SceneRenderer.Rendered r) {
