@@ -188,6 +188,8 @@ final class Transformer {
     NDArray hRows = h.gather(idx.broadcast(n, 1, width), 1);
     NDArray kv = num.round(Linear.linear(h, b.inW().get(width + ":"), b.inB().get(width + ":")).singletonOrThrow());
     kv = kv.reshape(n, len, 2, heads, hd).transpose(2, 0, 3, 1, 4); // [2, N, H, L, hd]
+    // sliced here, not Block.qW/qB: those views were taken before a trainable model's weights
+    // required gradients, and a slice taken now is what autograd follows back to in_proj
     NDArray q = num.round(Linear.linear(hRows, b.inW().get("0:" + width), b.inB().get("0:" + width)).singletonOrThrow());
     q = num.round(Numerics.scale(q.reshape(n, 1, heads, hd).transpose(0, 2, 1, 3), (float) (1.0 / Math.sqrt(hd)))); // [N, H, 1, hd]
     NDArray scores = num.round(q.matMul(kv.get(0).transpose(0, 1, 3, 2))); // [N, H, 1, L]

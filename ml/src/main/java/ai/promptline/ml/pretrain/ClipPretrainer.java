@@ -1,21 +1,14 @@
 package ai.promptline.ml.pretrain;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
-import ai.djl.training.GradientCollector;
-import ai.promptline.ml.clip.TextInput;
 import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.clip.ClipWeights;
 import ai.promptline.ml.scenes.Captions;
 import ai.promptline.ml.scenes.SceneCorpus;
-import ai.promptline.ml.train.AdamW;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -92,6 +85,7 @@ public final class ClipPretrainer {
       List<Point> curve = new ArrayList<>();
       int start = 0;
       double priorSeconds = 0;
+      BitSet used = usedTokens();
       PretrainCheckpoint.State resumed = PretrainCheckpoint.readIfPresent(checkpoint, cfg, own);
       if (resumed != null) {
         init = resumed.weights();
@@ -100,10 +94,10 @@ public final class ClipPretrainer {
         priorSeconds = resumed.trainSeconds();
         listener.resumed(start);
       } else {
-        init = ClipInit.initialise(mc, usedTokens(), cfg.seed(), own);
+        init = ClipInit.initialise(mc, used, cfg.seed(), own);
       }
       ClipModel model = ClipModel.trainable(init, mc);
-      ContrastiveStep trainer = new ContrastiveStep(model, usedTokens(), cfg.weightDecay(), own);
+      ContrastiveStep trainer = new ContrastiveStep(model, used, cfg.weightDecay(), own);
       if (resumed != null) trainer.loadOptimiser(resumed, own);
       int n = cfg.batchSize();
       long t0 = System.nanoTime();
@@ -123,7 +117,14 @@ public final class ClipPretrainer {
         listener.step(step + 1, cfg.steps(), lossValue, scale, lr, (System.nanoTime() - t0) / 1e9 / (step + 1 - start));
         if ((step + 1) % cfg.checkpointEvery() == 0 || step + 1 == cfg.steps()) {
           trainer.syncTable();
-          PretrainCheckpoint.write(checkpoint, cfg, step + 1, model.weights(), trainer.optimiserState(own), curve, seconds);
+          Map<String, NDArray> optimiser = trainer.optimiserState(own);
+          try {
+            PretrainCheckpoint.write(checkpoint, cfg, step + 1, model.weights(), optimiser, curve, seconds);
+          } finally {
+            optimiser.forEach((k, a) -> {
+              if (k.contains(".adamw.t.")) a.close(); // step counters made for this write; moments are live state
+            });
+          }
           listener.checkpointed(step + 1);
         }
       }

@@ -70,9 +70,6 @@ public final class PretrainCheckpoint {
       Files.move(tmpDigest, digestFile(file), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       views.forEach(NDArray::close);
-      optimiser.forEach((k, a) -> {
-        if (k.contains(".adamw.t.")) a.close(); // step counters made for this write; moments are live state
-      });
       Files.deleteIfExists(tmp);
       Files.deleteIfExists(tmpDigest);
     }
