@@ -161,7 +161,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     SplitIndex index = splitIndex(input.split());
     try (ModelCache.Lease lease = models.acquire(c.model());
         NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease.model(), m)) {
+        PromptMethod method = newMethod(c, lease.model(), m, trainingSet(index))) {
       Map<String, String> env = Provenance.environment(m);
       if (method.parameters().isEmpty() || p.epochs() == 0)
         return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started, 0, env);
@@ -259,7 +259,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     SplitIndex index = splitIndex(input.split());
     try (ModelCache.Lease lease = models.acquire(c.model());
         NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease.model(), m)) {
+        PromptMethod method = newMethod(c, lease.model(), m, trainingSet(index))) {
       loadTrained(method, input.trained(), m);
       Path root = Path.of(index.imageRoot());
       ClipModel clip = lease.model();
@@ -287,7 +287,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     TargetIndex index = TargetIndex.fromJson(backends.store().get(input.split().index()));
     try (ModelCache.Lease lease = models.acquire(c.model());
         NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease.model(), m)) {
+        PromptMethod method = newMethod(c, lease.model(), m, null)) {
       ClipModel clip = lease.model();
       BlobRef ref = null;
       if (spec(c).input() == MethodSpec.Input.FEATURES) {
@@ -357,9 +357,15 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     return MethodOptions.of(spec, given);
   }
 
-  private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m) {
+  /** The run's training items as a method sees them (label space and one label per sample id). */
+  private static MethodContext.TrainingSet trainingSet(SplitIndex index) {
+    return new MethodContext.TrainingSet(index.baseClasses(), index.train().stream().mapToInt(SplitIndex.Item::label).toArray());
+  }
+
+  private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m, MethodContext.TrainingSet training) {
     try {
-      return Methods.create(c.method(), new MethodContext(clip, ClipTokenizer.getDefault(), m, options(c), c.seed()));
+      return Methods.create(c.method(),
+          new MethodContext(clip, ClipTokenizer.getDefault(), m, options(c), c.seed()).withTraining(training));
     } catch (IllegalArgumentException e) {
       throw Failures.invalidInput(e.getMessage(), e);
     }

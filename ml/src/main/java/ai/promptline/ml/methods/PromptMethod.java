@@ -50,7 +50,16 @@ public interface PromptMethod extends AutoCloseable {
     /** Logits {@code [B, C]} of a batch. */
     NDArray logits(Batch batch);
 
-    /** The training loss of a batch from its logits; cross-entropy unless a method says otherwise. */
+    /**
+     * The logits the training loss is computed from; the evaluation logits ({@link #logits}) unless a
+     * method trains against another set of outputs (instance-wise prompts: the sampled candidate
+     * prompts of every class, not the classes).
+     */
+    default NDArray trainingLogits(Batch batch) {
+      return logits(batch);
+    }
+
+    /** The training loss of a batch from its training logits; cross-entropy unless a method says otherwise. */
     default NDArray loss(NDArray logits, Batch batch) {
       return PromptTrainer.crossEntropy(logits, batch.target(), (int) logits.getShape().get(1));
     }

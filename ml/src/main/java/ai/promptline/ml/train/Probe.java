@@ -28,7 +28,7 @@ public final class Probe {
       for (int s = 0; s <= steps; s++) {
         try (NDManager m = batch.target().getManager().newSubManager()) {
           if (s == steps) {
-            NDArray logits = head.logits(batch);
+            NDArray logits = head.trainingLogits(batch);
             out.add(new Step(head.loss(logits, batch).getFloat(), rows(logits), Map.of()));
             break;
           }
@@ -71,6 +71,13 @@ public final class Probe {
     @Override
     public NDArray logits(Batch batch) {
       NDArray l = head.logits(batch);
+      last = rows(l);
+      return l;
+    }
+
+    @Override
+    public NDArray trainingLogits(Batch batch) {
+      NDArray l = head.trainingLogits(batch);
       last = rows(l);
       return l;
     }

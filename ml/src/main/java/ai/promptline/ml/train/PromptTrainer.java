@@ -115,7 +115,7 @@ public final class PromptTrainer {
     for (int attempt = 0; ; attempt++) {
       float loss;
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        NDArray l = head.loss(head.logits(x), x);
+        NDArray l = head.loss(head.trainingLogits(x), x);
         gc.backward(l);
         loss = l.getFloat();
       }
