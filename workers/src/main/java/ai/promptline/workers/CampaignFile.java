@@ -100,8 +100,16 @@ public record CampaignFile(
     }
   }
 
-  /** Validates and resolves into a spec; {@code base} is the directory relative paths refer to. */
+  /**
+   * Validates and resolves into a spec; {@code base} is the directory relative paths refer to, and
+   * {@code ${NAME}} / {@code ${NAME:-default}} in paths are read from the environment.
+   */
   public CampaignSpec plan(Path base) {
+    return plan(base, System::getenv);
+  }
+
+  /** As {@link #plan(Path)} with path variables looked up in {@code vars} (null = unset). */
+  public CampaignSpec plan(Path base, java.util.function.Function<String, String> vars) {
     require(name, "name");
     require(model, "model");
     require(datasets, "datasets");
@@ -116,7 +124,7 @@ public record CampaignFile(
     if (!cross && targets != null && !targets.isEmpty())
       throw new IllegalArgumentException("campaign file: 'targets' are only evaluated with 'protocol: cross-dataset' "
           + "(protocol is '" + proto + "'); set protocol: cross-dataset or remove targets");
-    Path weights = base.resolve(require(model.weights(), "model.weights")).normalize();
+    Path weights = base.resolve(expand(require(model.weights(), "model.weights"), "model.weights", vars)).normalize();
     if (!Files.isRegularFile(weights))
       throw new IllegalArgumentException("model.weights: " + weights + " does not exist; give the path of a CLIP checkpoint");
     String sha = ModelCache.sha256(weights);
@@ -125,7 +133,7 @@ public record CampaignFile(
     List<DatasetRef> ds = new ArrayList<>();
     Map<String, String> sourceNames = new java.util.LinkedHashMap<>(); // reader name -> as written
     for (Dataset d : datasets) {
-      Path root = base.resolve(require(d.root(), "datasets[].root")).normalize();
+      Path root = base.resolve(expand(require(d.root(), "datasets[].root"), "datasets[].root", vars)).normalize();
       BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
       ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
       sourceNames.put(opened.name(), d.name());
@@ -133,7 +141,7 @@ public record CampaignFile(
     List<DatasetRef> ts = new ArrayList<>();
     Map<String, String> targetNames = new java.util.LinkedHashMap<>();
     for (Dataset t : targets == null ? List.<Dataset>of() : targets) {
-      Path root = base.resolve(require(t.root(), "targets[].root")).normalize();
+      Path root = base.resolve(expand(require(t.root(), "targets[].root"), "targets[].root", vars)).normalize();
       BenchmarkDataset opened = Datasets.open(require(t.name(), "targets[].name"), root); // validates
       // results and metrics are keyed by the name the reader reports (acc_target/<name>)
       if (sourceNames.containsKey(opened.name()))
@@ -257,6 +265,28 @@ public record CampaignFile(
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalArgumentException("model.weights: " + e.getMessage(), e);
     }
+  }
+
+  private static final java.util.regex.Pattern VAR = java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
+
+  /**
+   * Expands {@code ${NAME}} and {@code ${NAME:-default}} in a path, so that one campaign file serves
+   * every machine ({@code root: ${PROMPTLINE_DATA:-/data}}); an unset variable without a default
+   * fails naming the field and the fix.
+   */
+  static String expand(String value, String field, java.util.function.Function<String, String> vars) {
+    java.util.regex.Matcher m = VAR.matcher(value);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String v = vars == null ? null : vars.apply(m.group(1));
+      if (v == null || v.isEmpty()) v = m.group(3);
+      if (v == null)
+        throw new IllegalArgumentException("campaign file: " + field + " uses ${" + m.group(1) + "}, which is not set; "
+            + "export " + m.group(1) + "=<path> or write ${" + m.group(1) + ":-<default>} in the file");
+      m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(v));
+    }
+    m.appendTail(out);
+    return out.toString();
   }
 
   private static <T> T require(T v, String field) {
