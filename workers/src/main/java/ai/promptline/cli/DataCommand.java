@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     name = "data",
     mixinStandardHelpOptions = true,
     description = "Dataset tools: few-shot subsets, verification, synthetic data.",
-    subcommands = {DataFewshotCommand.class, DataVerifyCommand.class, DataSynthCommand.class})
+    subcommands = {DataFewshotCommand.class, DataVerifyCommand.class, DataSynthCommand.class, DataLayoutCommand.class})
 public final class DataCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

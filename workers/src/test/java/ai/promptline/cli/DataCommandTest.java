@@ -44,6 +44,17 @@ class DataCommandTest {
   }
 
   @Test
+  void layout_writesRealBenchmarkLayoutsThatVerify() {
+    Path data = tmp.resolve("data");
+    CliRun l = CliRun.of("data", "layout", "--out", data.toString(), "--dataset", "EuroSAT", "--dataset", "aircraft");
+    assertEquals(0, l.code(), l.err());
+    assertTrue(l.out().contains("FGVCAircraft") && l.out().contains(data.resolve("eurosat").toString()), l.out());
+    CliRun v = CliRun.of("data", "verify", "FGVCAircraft", "--root", data.toString());
+    assertEquals(0, v.code(), v.err());
+    assertTrue(v.out().contains("classes:     100"), v.out());
+  }
+
+  @Test
   void errors_printOneLineAndExit2() {
     CliRun v = CliRun.of("data", "verify", "EuroSAT", "--root", tmp.resolve("missing").toString());
     assertEquals(2, v.code());
