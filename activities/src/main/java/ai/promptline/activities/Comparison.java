@@ -198,7 +198,13 @@ public record Comparison(List<Line> lines) {
         Values pub = derived ? new Values(null, null, rows.stream().mapToDouble(Published::hm).average().orElseThrow(), null) : Values.NONE;
         String n2 = derived ? (note.isEmpty() ? "published: mean of the table's 11 per-dataset HMs" : note)
             : (note.isEmpty() ? "the published table has no per-dataset rows" : note);
-        out.add(avgLine(Kind.AVERAGE_MEAN_OF_HMS, first, n, seeds, expected, meanOfHms, derived ? p : null, pub, comparable && derived, n2));
+        Line l = avgLine(Kind.AVERAGE_MEAN_OF_HMS, first, n, seeds, expected, meanOfHms, derived ? p : null, pub, comparable && derived, n2);
+        if (derived) { // derived from the per-dataset rows: their verification, not the average row's
+          String v = "derived from " + rows.stream().map(Published::verification).distinct().collect(java.util.stream.Collectors.joining("/")) + " rows";
+          l = new Line(l.kind(), l.dataset(), l.method(), l.methodLabel(), l.shots(), l.protocol(), l.datasets(), l.seeds(), l.expectedSeeds(),
+              l.ours(), l.oursStd(), l.table(), l.publishedLabel(), l.published(), v, rows.get(0).source(), l.comparable(), l.note());
+        }
+        out.add(l);
       }
     }
     return out;

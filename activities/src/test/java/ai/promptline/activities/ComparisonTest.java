@@ -90,6 +90,8 @@ class ComparisonTest {
       Line hmOfMeans = line(c, Kind.AVERAGE_HM_OF_MEANS, "Average", "b2n-vitb16");
       Line meanOfHms = line(c, Kind.AVERAGE_MEAN_OF_HMS, "Average", "b2n-vitb16");
       assertTrue(hmOfMeans.comparable() && meanOfHms.comparable(), method);
+      assertEquals("verified", hmOfMeans.verification());
+      assertEquals("derived from recalled rows", meanOfHms.verification());
       assertEquals(11, hmOfMeans.datasets());
       // the per-dataset numbers average to the README's (2-decimal rounding)
       assertEquals(0, hmOfMeans.diff().base(), 0.006, method);
