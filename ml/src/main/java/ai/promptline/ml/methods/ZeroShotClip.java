@@ -76,7 +76,7 @@ public final class ZeroShotClip implements PromptMethod {
         sum = s;
       }
     }
-    NDArray mean = sum.div(templates.size());
+    NDArray mean = ai.promptline.ml.clip.Numerics.scale(sum, 1f / templates.size());
     sum.close();
     NDArray out = Features.normalize(mean);
     mean.close();
