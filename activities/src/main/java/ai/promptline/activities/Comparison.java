@@ -116,6 +116,8 @@ public record Comparison(List<Line> lines) {
         lines.add(new Line(Kind.DATASET, g.dataset(), g.method(), g.label(), g.shots(), g.protocol(), 0, ok.size(), g.runs().size(),
             v[0], v[1], "", "", Values.NONE, "", "", false, note.isEmpty() ? "no published number" : note));
       }
+      if (!g.label().equals(g.method())) // the published numbers are the method's reference settings
+        note = (note.isEmpty() ? "" : note + "; ") + "ours with non-default options";
       for (Published p : match) {
         Values pub = new Values(p.base(), p.novel(), p.hm(), p.accuracy());
         lines.add(new Line(Kind.DATASET, g.dataset(), g.method(), g.label(), g.shots(), g.protocol(), 0, ok.size(), g.runs().size(),

@@ -20,6 +20,7 @@ import ai.promptline.workflows.model.TrainParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -146,6 +147,12 @@ class ComparisonTest {
     Line f = line(c, Kind.DATASET, "OxfordFlowers", "instance-seed002");
     assertEquals(66.0, f.ours().accuracy(), 1e-12);
     assertEquals(66.0 - 66.14, f.diff().accuracy(), 1e-9);
+    RunConfig ens = new RunConfig(new DatasetRef("EuroSAT", "/d", "fp"), MODEL, "zsclip", 16, 1, "base2novel", TrainParams.coopDefaults(0),
+        List.of(), Map.of("templates", "ensemble"));
+    Line withOptions = Comparison.of(List.of(new RunResult("e", ens, "id", Stages.FINISHED, new EvalResult(60, 70, 64.6, 1, 1), false, null)),
+        Published.read(PUBLISHED)).lines().get(0);
+    assertEquals("zsclip {templates=ensemble}", withOptions.methodLabel());
+    assertTrue(withOptions.note().contains("ours with non-default options"), withOptions.note());
     Line scenes = line(c, Kind.DATASET, "Scenes", "");
     assertFalse(scenes.comparable());
     assertEquals("no published number", scenes.note());
