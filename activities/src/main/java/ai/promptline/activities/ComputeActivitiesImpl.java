@@ -166,7 +166,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       if (method.parameters().isEmpty() || p.epochs() == 0)
         return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started, 0, env);
       int[] labels = index.train().stream().mapToInt(SplitIndex.Item::label).toArray();
-      ClassSet classes = new ClassSet(index.baseClasses(), index.template());
+      ClassSet classes = new ClassSet(index.baseClasses(), index.template(), index.dataset());
 
       PromptTrainer.Resume resume = resumePoint(run.runKey(), ctx, m);
       Set<Long> logged = new HashSet<>();
@@ -263,10 +263,10 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       loadTrained(method, input.trained(), m);
       Path root = Path.of(index.imageRoot());
       ClipModel clip = lease.model();
-      Evaluator.Accuracy base = accuracy(c, method, clip, index.baseClasses(), index.template(), input.features().baseTest(),
+      Evaluator.Accuracy base = accuracy(c, method, clip, new ClassSet(index.baseClasses(), index.template(), index.dataset()), input.features().baseTest(),
           index.baseTest(), root, m);
       Evaluator.Accuracy novel = index.novelTest().isEmpty() ? new Evaluator.Accuracy(0, 0)
-          : accuracy(c, method, clip, index.novelClasses(), index.template(), input.features().novelTest(), index.novelTest(), root, m);
+          : accuracy(c, method, clip, new ClassSet(index.novelClasses(), index.template(), index.dataset()), input.features().novelTest(), index.novelTest(), root, m);
       double b = base.percent();
       double n = novel.percent();
       return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total());
@@ -297,7 +297,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         ref = features.ref();
       }
       loadTrained(method, input.trained(), m);
-      Evaluator.Accuracy acc = accuracy(c, method, clip, index.classes(), index.template(), ref, index.test(),
+      Evaluator.Accuracy acc = accuracy(c, method, clip, new ClassSet(index.classes(), index.template(), index.dataset()), ref, index.test(),
           Path.of(index.imageRoot()), m);
       return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total());
     } finally {
@@ -315,8 +315,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
    * Accuracy on test items: from their cached test features, or, for methods that prompt the image
    * tower, from pixels through the test transform.
    */
-  private Evaluator.Accuracy accuracy(RunConfig c, PromptMethod method, ClipModel clip, List<String> classes,
-      String template, BlobRef features, List<SplitIndex.Item> items, Path root, NDManager m) {
+  private Evaluator.Accuracy accuracy(RunConfig c, PromptMethod method, ClipModel clip, ClassSet classes,
+      BlobRef features, List<SplitIndex.Item> items, Path root, NDManager m) {
     int[] labels = items.stream().mapToInt(SplitIndex.Item::label).toArray();
     BatchSource source;
     if (spec(c).input() == MethodSpec.Input.PIXELS) {
@@ -327,7 +327,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       source = new FeatureBatches(f, labels);
     }
     try (source) {
-      return Evaluator.accuracy(method, new ClassSet(classes, template), source, m);
+      return Evaluator.accuracy(method, classes, source, m);
     }
   }
 

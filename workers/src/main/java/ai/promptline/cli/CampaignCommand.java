@@ -1,6 +1,10 @@
 package ai.promptline.cli;
 
+import ai.promptline.activities.Comparison;
+import ai.promptline.activities.Published;
+import ai.promptline.activities.TrackingActivitiesImpl;
 import ai.promptline.activities.store.ObjectStore;
+import ai.promptline.activities.tracking.Tracker;
 import ai.promptline.workers.CampaignFile;
 import ai.promptline.workers.CampaignSubmitter;
 import ai.promptline.workers.Connections;
@@ -14,15 +18,21 @@ import ai.promptline.workflows.model.RunConfig;
 import ai.promptline.workflows.model.Stages;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.temporal.client.WorkflowStub;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(name = "campaign", mixinStandardHelpOptions = true,
     description = "Plan, submit and follow benchmark campaigns (datasets x methods x shots x seeds).",
-    subcommands = {CampaignCommand.Plan.class, CampaignCommand.Run.class, CampaignCommand.Status.class})
+    subcommands = {CampaignCommand.Plan.class, CampaignCommand.Run.class, CampaignCommand.Status.class,
+        CampaignCommand.Compare.class})
 public final class CampaignCommand {
   static CampaignSpec load(Path file) {
     Path abs = file.toAbsolutePath();
@@ -108,5 +118,83 @@ public final class CampaignCommand {
   static String statusLine(CampaignWorkflow.Progress p) {
     return String.format("%d/%d done (%d reused, %d failed), %d running, %d pending",
         p.finished() + p.reused() + p.failed(), p.total(), p.reused(), p.failed(), p.running(), p.pending());
+  }
+
+  @Command(name = "compare", mixinStandardHelpOptions = true,
+      description = {"Compare a campaign's results with published numbers: per (dataset, method, shots) our mean ± std over seeds,",
+          "the published value and the difference, plus the 11-dataset base-to-novel average computed both ways.",
+          "Results come from MLflow (finished runs by run-key tag) or the object store, so this works after the campaign,",
+          "without Temporal. The comparison is logged to the campaign's MLflow parent run (compare.md, compare.csv, metrics)."})
+  static final class Compare implements Callable<Integer> {
+    @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
+    Path file;
+
+    @Option(names = "--published", paramLabel = "FILE",
+        description = "Published-data CSV file or folder (repeatable). Default: published/ next to the campaign file, else campaigns/published.")
+    List<Path> published;
+
+    @Option(names = "--table", paramLabel = "ID", description = "Only these published tables (repeatable), e.g. b2n-vitb16.")
+    List<String> tables;
+
+    @Option(names = "--no-log", description = "Print only; do not log to the MLflow parent run.")
+    boolean noLog;
+
+    @Spec picocli.CommandLine.Model.CommandSpec cmd;
+
+    @Override
+    public Integer call() {
+      CampaignSpec spec = load(file);
+      List<Published> pub = publishedData(published, file, tables);
+      Settings s = Settings.fromEnv();
+      cmd.commandLine().getOut().print(compareText(spec, pub, s.tracker(), s.store(), !noLog));
+      cmd.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  /** The published rows of {@code files} (default folder when none), restricted to {@code tables} when given. */
+  static List<Published> publishedData(List<Path> files, Path campaignFile, List<String> tables) {
+    List<Path> from = files == null || files.isEmpty() ? List.of(defaultPublished(campaignFile)) : files;
+    List<Published> pub = new ArrayList<>();
+    for (Path p : from) pub.addAll(Published.read(p));
+    if (tables != null && !tables.isEmpty()) {
+      List<String> known = pub.stream().map(Published::table).distinct().toList();
+      for (String t : tables)
+        if (!known.contains(t)) throw new IllegalArgumentException("--table " + t + ": no such published table; known: " + String.join(", ", known));
+      pub.removeIf(p -> !tables.contains(p.table()));
+    }
+    return pub;
+  }
+
+  private static Path defaultPublished(Path campaignFile) {
+    Path next = campaignFile.toAbsolutePath().getParent().resolve("published");
+    if (Files.isDirectory(next)) return next;
+    String root = System.getProperty("promptline.root", System.getenv().getOrDefault("PROMPTLINE_ROOT", "."));
+    return Path.of(root).resolve("campaigns").resolve("published");
+  }
+
+  /**
+   * What {@code campaign compare} prints: the comparison table, then where it was logged. Results
+   * of the planned runs from the tracker and the store ({@link Comparison#results}).
+   */
+  static String compareText(CampaignSpec spec, List<Published> published, Tracker tracker, ObjectStore store, boolean log) {
+    String exp = tracker.experimentId(spec.experiment());
+    Comparison c = Comparison.of(Comparison.results(spec.expand(), tracker, exp, store), published);
+    StringBuilder sb = new StringBuilder(String.format("campaign %s compared with %d published number(s)%n%n", spec.name(), published.size()));
+    sb.append(c.markdown());
+    if (!log) return sb.toString();
+    String key = ContentKeys.campaignKey(spec);
+    List<Tracker.RunInfo> parents = tracker.findRuns(exp, TrackingActivitiesImpl.TAG_CAMPAIGN_KEY, key);
+    if (parents.isEmpty()) {
+      sb.append(String.format("%nnot logged: experiment '%s' has no campaign run with %s=%s (run the campaign first)%n", spec.experiment(),
+          TrackingActivitiesImpl.TAG_CAMPAIGN_KEY, key));
+      return sb.toString();
+    }
+    String parent = parents.get(0).runId();
+    tracker.uploadArtifact(parent, "compare.md", c.markdown().getBytes(StandardCharsets.UTF_8));
+    tracker.uploadArtifact(parent, "compare.csv", c.csv().getBytes(StandardCharsets.UTF_8));
+    tracker.log(parent, java.util.Map.of(), c.metrics(System.currentTimeMillis()), java.util.Map.of());
+    sb.append(String.format("%nlogged to the campaign run: %s (compare.md, compare.csv, compare/* metrics)%n", tracker.runUrl(exp, parent)));
+    return sb.toString();
   }
 }

@@ -94,6 +94,9 @@ public final class MethodCommand implements Runnable {
     @Option(names = "--template", defaultValue = "a photo of a {}.", description = "dataset template (zsclip; default: ${DEFAULT-VALUE})")
     String template;
 
+    @Option(names = "--dataset", description = "dataset whose prompt-template list zsclip's templates=ensemble|coop-ensemble uses (e.g. EuroSAT)")
+    String dataset;
+
     @Option(names = "--lr", defaultValue = "0.05", description = "constant learning rate (default: ${DEFAULT-VALUE})") double lr;
 
     @Option(names = "--steps", defaultValue = "3", description = "SGD steps (default: ${DEFAULT-VALUE})") int steps;
@@ -145,7 +148,7 @@ public final class MethodCommand implements Runnable {
         for (int i = 0; i < ids.length; i++) ids[i] = i;
         NDArray features = ms.input() == MethodSpec.Input.FEATURES ? Features.normalize(clip.encodeImage(pixels)) : null;
         Batch batch = new Batch(0, ids, y, m.create(y), features, ms.input() == MethodSpec.Input.PIXELS ? pixels : null);
-        List<Probe.Step> result = Probe.run(pm, new ClassSet(names, template), batch, lr, steps);
+        List<Probe.Step> result = Probe.run(pm, new ClassSet(names, template, dataset), batch, lr, steps);
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         ArrayNode arr = root.putArray("steps");

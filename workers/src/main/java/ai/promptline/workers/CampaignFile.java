@@ -6,6 +6,7 @@ import ai.promptline.ml.data.Datasets;
 import ai.promptline.ml.clip.ClipArchitectures;
 import ai.promptline.ml.clip.ClipCheckpoints;
 import ai.promptline.ml.clip.ClipConfig;
+import ai.promptline.ml.methods.ClipTemplates;
 import ai.promptline.ml.methods.Methods;
 import ai.promptline.workflows.model.CampaignSpec;
 import ai.promptline.workflows.model.CampaignSpec.MethodSpec;
@@ -132,11 +133,13 @@ public record CampaignFile(
       throw new IllegalArgumentException("model.weights: " + weights + " has sha256 " + sha + ", the file says " + model.sha256());
     List<DatasetRef> ds = new ArrayList<>();
     Map<String, String> sourceNames = new java.util.LinkedHashMap<>(); // reader name -> as written
+    List<String> readerNames = new ArrayList<>(); // reader names of sources and targets (for per-dataset method checks)
     for (Dataset d : datasets) {
       Path root = base.resolve(expand(require(d.root(), "datasets[].root"), "datasets[].root", vars)).normalize();
       BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
       ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
       sourceNames.put(opened.name(), d.name());
+      readerNames.add(opened.name());
     }
     List<DatasetRef> ts = new ArrayList<>();
     Map<String, String> targetNames = new java.util.LinkedHashMap<>();
@@ -152,6 +155,7 @@ public record CampaignFile(
         throw new IllegalArgumentException("campaign file: targets '" + before + "' and '" + t.name() + "' are both the "
             + "dataset '" + opened.name() + "'; list every target once (results are keyed by dataset name)");
       ts.add(new DatasetRef(t.name(), root.toString(), opened.fingerprint()));
+      readerNames.add(opened.name());
     }
     ClipConfig arch = modelConfig(weights);
     List<MethodSpec> ms = new ArrayList<>();
@@ -164,6 +168,7 @@ public record CampaignFile(
       }
       TrainParams train = trainParams(m, spec);
       Map<String, String> options = options(m, spec, train);
+      checkTemplates(m, spec, options, readerNames);
       checkMethodFits(spec, options, arch, cross, train);
       ms.add(new MethodSpec(m.name(), train, options));
     }
@@ -223,6 +228,22 @@ public record CampaignFile(
     nonDefault.remove("nCtx");
     nonDefault.remove("ctxInit");
     return nonDefault;
+  }
+
+  /**
+   * zsclip's {@code templates}: a known mode, and under an ensemble a template list for every source
+   * and target dataset (the generated and generic datasets have none; refused here, not at run time).
+   */
+  private static void checkTemplates(Method m, ai.promptline.ml.methods.MethodSpec spec, Map<String, String> options,
+      List<String> datasets) {
+    Map<String, String> all = spec.resolve(options);
+    if (!all.containsKey("templates")) return;
+    try {
+      String mode = ClipTemplates.checkMode(all.get("templates").trim());
+      for (String d : datasets) ClipTemplates.of(mode, d, "{}");
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].options: " + e.getMessage(), e);
+    }
   }
 
   /** Plan-time refusals that need the model's architecture. */

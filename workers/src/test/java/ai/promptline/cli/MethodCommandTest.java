@@ -110,4 +110,26 @@ class MethodCommandTest {
       Files.deleteIfExists(bad);
     }
   }
+
+  /** zsclip's template ensemble through the probe: --dataset picks the list; the CoOp ZeroshotCLIP2 golden. */
+  @Test
+  void probeRunsZsclipTemplateEnsemblesForANamedDataset() throws Exception {
+    JsonNode g = new ObjectMapper().readTree(GOLDEN.resolve("zsclip.json").toFile());
+    JsonNode euro = null;
+    for (JsonNode c : g.get("cases"))
+      if (c.get("templates").asText().equals("coop-ensemble") && c.get("dataset").asText().equals("EuroSAT")) euro = c;
+    String images = String.join(",", List.of("img0.png", "img1.png", "img2.png", "img3.png").stream()
+        .map(f -> GOLDEN.resolve(f).toString()).toList());
+    CliRun r = CliRun.of("method", "probe", "--method", "zsclip", "--weights", weights().toString(), "--images", images,
+        "--targets", "3,0,1,2", "--classes", "cat,dog,red car,sunflower field", "--steps", "0",
+        "--template", "a centered satellite photo of {}.", "--dataset", "EuroSAT", "--option", "templates=coop-ensemble");
+    assertEquals(0, r.code(), r.err());
+    JsonNode logits = new ObjectMapper().readTree(r.out()).get("steps").get(0).get("logits");
+    for (int i = 0; i < 4; i++) for (int c = 0; c < 4; c++)
+      assertEquals(euro.get("logits").get(i).get(c).asDouble(), logits.get(i).get(c).asDouble(), 1e-4, "logit " + i + "," + c);
+    CliRun unnamed = CliRun.of("method", "probe", "--method", "zsclip", "--weights", weights().toString(), "--images", images,
+        "--targets", "3,0,1,2", "--classes", "cat,dog,red car,sunflower field", "--steps", "0", "--option", "templates=ensemble");
+    assertEquals(2, unnamed.code());
+    assertTrue(unnamed.err().contains("these classes come from no named dataset"), unnamed.err());
+  }
 }

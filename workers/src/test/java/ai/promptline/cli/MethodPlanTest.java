@@ -88,4 +88,17 @@ class MethodPlanTest {
         () -> plan("[{name: coop, options: {nCtx: 8}}]", assets.weights()));
     assertTrue(ctx.getMessage().contains("give nCtx and ctxInit under 'train:'"), ctx.getMessage());
   }
+
+  @Test
+  void zsclipTemplatesAreCheckedAgainstTheDatasetsAtPlanTime() throws Exception {
+    CampaignSpec spec = plan("[{name: zsclip, options: {templates: single}}]", assets.weights());
+    assertEquals(Map.of(), spec.expand().get(0).options(), "templates: single is the default: not part of the key");
+    IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+        () -> plan("[{name: zsclip, options: {templates: ensemble}}]", assets.weights()));
+    assertTrue(none.getMessage().contains("methods[zsclip].options: zsclip templates=ensemble has template lists for")
+        && none.getMessage().contains("' has none (use templates=single") && none.getMessage().contains("OxfordPets"), none.getMessage());
+    IllegalArgumentException mode = assertThrows(IllegalArgumentException.class,
+        () -> plan("[{name: zsclip, options: {templates: many}}]", assets.weights()));
+    assertTrue(mode.getMessage().contains("templates must be one of single, ensemble, coop-ensemble, got 'many'"), mode.getMessage());
+  }
 }

@@ -32,8 +32,10 @@ public final class Methods {
   }
 
   static {
-    add(new MethodSpec(ZeroShotClip.NAME, "zero-shot CLIP with the dataset's hand template", Input.FEATURES, false, false, false,
-        List.of(), new Recipe(0, 100, 0), ZeroShotClip::new));
+    add(new MethodSpec(ZeroShotClip.NAME, "zero-shot CLIP with the dataset's hand template or a prompt ensemble", Input.FEATURES,
+        false, false, false, List.of(Option.text("templates", ClipTemplates.SINGLE, "single (the dataset's hand template), "
+            + "ensemble (the dataset's CLIP prompt templates; ImageNet: CoOp's 7) or coop-ensemble (CoOp ZeroshotCLIP2's list)")),
+        new Recipe(0, 100, 0), ZeroShotClip::new));
     add(new MethodSpec(CoOp.NAME, "learnable text context shared by all classes (Zhou et al. IJCV'22)", Input.FEATURES, false,
         false, false, List.of(N_CTX, CTX_INIT), new Recipe(200, 32, 0.002), CoOp::new));
     add(new MethodSpec(CoCoOp.NAME, "CoOp + Meta-Net: per-image context bias (Zhou et al. CVPR'22)", Input.FEATURES, false,
