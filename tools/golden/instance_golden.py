@@ -94,92 +94,114 @@ def layout(model, texts, n):
     return emb[:, :1], emb[:, 1 + n:], tok.argmax(dim=-1)
 
 
+class InstancePrompts:
+    """The method's tensors and its two forward paths, on a frozen clip.model.CLIP (also imported by
+    tools/bench/method_bench_reference.py for the step-time comparison)."""
+
+    def __init__(self, model, classes, labels, ctx_init=CTX_INIT, mg=MG, mi=MI):
+        self.model, self.classes, self.labels, self.mg, self.mi = model, list(classes), list(labels), mg, mi
+        self.ctx_init = ctx_init
+        self.scale = model.logit_scale.exp().item()
+        d = model.token_embedding.weight.shape[1]
+        # global_ctx [Mg, D] from the token embeddings of ctxInit; instance_ctx [N, Mi, D] ~ N(0, 0.02^2)
+        with torch.no_grad():
+            self.global_ctx = model.token_embedding(clip.tokenize([ctx_init]))[0, 1:1 + mg].clone()
+        self.instance_ctx = torch.randn(len(labels), mi, d) * 0.02
+        # one class prompt per training class, with Mg + Mi context rows
+        self.pre, self.suf, self.eot = layout(model, ["%s %s %s." % (ctx_init, " ".join(["X"] * mi), c) for c in self.classes],
+                                              mg + mi)
+        self.by_class = [[i for i in range(len(labels)) if labels[i] == c] for c in range(len(self.classes))]
+
+    def parameters(self):
+        return [self.global_ctx, self.instance_ctx]
+
+    def train_prompt_features(self, ids):
+        """Normalised text features of the prompts of training images ids."""
+        ids = torch.tensor(ids)
+        cls = torch.tensor([self.labels[i] for i in ids.tolist()])
+        prompts = torch.cat([self.pre[cls], self.global_ctx.unsqueeze(0).expand(len(ids), -1, -1), self.instance_ctx[ids],
+                             self.suf[cls]], dim=1)
+        t = encode_text(self.model, prompts, self.eot[cls])
+        return t / t.norm(dim=-1, keepdim=True)
+
+    def training_logits(self, feats, selection):
+        """feats [B, E] of the batch images; selection[b][c] = the K sample ids drawn for image b, class c (ascending).
+        Every distinct selected prompt is encoded once; logits [B, C*K] class-major."""
+        union = sorted({i for per in selection for ids in per for i in ids})
+        t = self.train_prompt_features(union)
+        pos = {sid: n for n, sid in enumerate(union)}
+        rows = []
+        for b in range(len(selection)):
+            cols = [pos[i] for c in range(len(self.classes)) for i in selection[b][c]]
+            rows.append(self.scale * (t[cols] @ feats[b]))
+        return torch.stack(rows)
+
+    def targets(self, batch_ids, selection, k):
+        """The position of each image's own prompt among its training logits."""
+        return torch.tensor([self.labels[sid] * k + selection[b][self.labels[sid]].index(sid) for b, sid in enumerate(batch_ids)])
+
+    def eval_logits(self, feats, eval_classes, top_k):
+        with torch.no_grad():
+            novel = [c for c in eval_classes if c not in self.classes]
+            if novel:
+                nov_pre, nov_suf, nov_eot = layout(self.model, ["%s %s." % (self.ctx_init, c) for c in novel], self.mg)
+            out = torch.zeros(feats.shape[0], len(eval_classes))
+            for j, name in enumerate(eval_classes):
+                if name in self.classes:
+                    t = self.train_prompt_features(self.by_class[self.classes.index(name)])  # [shots, E]
+                    for b in range(feats.shape[0]):
+                        sims = t @ feats[b]
+                        top = sims.topk(top_k).indices
+                        avg = t[top].mean(dim=0)
+                        avg = avg / avg.norm()
+                        out[b, j] = self.scale * (avg @ feats[b])
+                else:  # a novel class: [SOS][global ctx][class tokens][.][EOT]
+                    i = novel.index(name)
+                    p = torch.cat([nov_pre[i:i + 1], self.global_ctx.unsqueeze(0), nov_suf[i:i + 1]], dim=1)
+                    t = encode_text(self.model, p, nov_eot[i:i + 1])
+                    t = t / t.norm(dim=-1, keepdim=True)
+                    out[:, j] = self.scale * (feats @ t[0])
+            return out
+
+
+def draw_selection(rng, by_class, labels, batch_ids, k):
+    """Per batch image, per class, k distinct prompts; the image's own always among its class's."""
+    selection = []
+    for sid in batch_ids:
+        per_class = []
+        for c, pool in enumerate(by_class):
+            if c == labels[sid]:
+                others = [i for i in pool if i != sid]
+                pick = [sid] + list(rng.choice(others, k - 1, replace=False))
+            else:
+                pick = list(rng.choice(pool, k, replace=False))
+            per_class.append(sorted(int(i) for i in pick))
+        selection.append(per_class)
+    return selection
+
+
 def main():
     torch.manual_seed(0)
     model = load_model()
     for p in model.parameters():
         p.requires_grad_(False)
-    d = model.token_embedding.weight.shape[1]
-    scale = model.logit_scale.exp().item()
     feats = image_features(model)  # [4, E], the batch's images
-
-    # learnable tensors
-    init_tok = clip.tokenize([CTX_INIT])
-    with torch.no_grad():
-        global_ctx = model.token_embedding(init_tok)[0, 1:1 + MG].clone()
-    instance_ctx = torch.randn(N, MI, d) * 0.02
+    method = InstancePrompts(model, CLASSES, LABELS)
+    global_ctx, instance_ctx = method.parameters()
     save_file({"global_ctx": global_ctx.contiguous(), "instance_ctx": instance_ctx.contiguous()},
               os.path.join(DIR, "instance_init.safetensors"))
     global_ctx.requires_grad_(True)
     instance_ctx.requires_grad_(True)
+    # the fixed selection written into the golden
+    selection = draw_selection(np.random.default_rng(11), method.by_class, LABELS, BATCH_IDS, K)
+    targets = method.targets(BATCH_IDS, selection, K)
 
-    # one class prompt per training class, with Mg + Mi context rows
-    train_pre, train_suf, train_eot = layout(model, ["%s %s %s." % (CTX_INIT, " ".join(["X"] * MI), c) for c in CLASSES], MG + MI)
-    by_class = [[i for i in range(N) if LABELS[i] == c] for c in range(len(CLASSES))]
-
-    def train_prompt_features(ids):
-        ids = torch.tensor(ids)
-        cls = torch.tensor([LABELS[i] for i in ids.tolist()])
-        prompts = torch.cat([train_pre[cls], global_ctx.unsqueeze(0).expand(len(ids), -1, -1), instance_ctx[ids],
-                             train_suf[cls]], dim=1)
-        t = encode_text(model, prompts, train_eot[cls])
-        return t / t.norm(dim=-1, keepdim=True)
-
-    # the fixed selection: per batch image, per class K distinct prompts, own always in its class's
-    rng = np.random.default_rng(11)
-    selection = []
-    for sid in BATCH_IDS:
-        per_class = []
-        for c, pool in enumerate(by_class):
-            if c == LABELS[sid]:
-                others = [i for i in pool if i != sid]
-                pick = [sid] + list(rng.choice(others, K - 1, replace=False))
-            else:
-                pick = list(rng.choice(pool, K, replace=False))
-            per_class.append(sorted(int(i) for i in pick))
-        selection.append(per_class)
-
-    def training_logits():
-        union = sorted({i for per in selection for ids in per for i in ids})
-        t = train_prompt_features(union)
-        pos = {sid: n for n, sid in enumerate(union)}
-        rows = []
-        for b in range(len(BATCH_IDS)):
-            cols = [pos[i] for c in range(len(CLASSES)) for i in selection[b][c]]
-            rows.append(scale * (t[cols] @ feats[b]))
-        return torch.stack(rows)
-
-    targets = torch.tensor([LABELS[sid] * K + selection[b][LABELS[sid]].index(sid) for b, sid in enumerate(BATCH_IDS)])
-
-    novel = [c for c in EVAL_CLASSES if c not in CLASSES]
-    nov_pre, nov_suf, nov_eot = layout(model, ["%s %s." % (CTX_INIT, c) for c in novel], MG)
-
-    def eval_logits():
-        with torch.no_grad():
-            out = torch.zeros(len(BATCH_IDS), len(EVAL_CLASSES))
-            for j, name in enumerate(EVAL_CLASSES):
-                if name in CLASSES:
-                    t = train_prompt_features(by_class[CLASSES.index(name)])  # [shots, E]
-                    for b in range(len(BATCH_IDS)):
-                        sims = t @ feats[b]
-                        top = sims.topk(TOP_K).indices
-                        avg = t[top].mean(dim=0)
-                        avg = avg / avg.norm()
-                        out[b, j] = scale * (avg @ feats[b])
-                else:
-                    i = novel.index(name)
-                    p = torch.cat([nov_pre[i:i + 1], global_ctx.unsqueeze(0), nov_suf[i:i + 1]], dim=1)
-                    t = encode_text(model, p, nov_eot[i:i + 1])
-                    t = t / t.norm(dim=-1, keepdim=True)
-                    out[:, j] = scale * (feats @ t[0])
-            return out
-
-    eval_init = eval_logits()
+    eval_init = method.eval_logits(feats, EVAL_CLASSES, TOP_K)
     opt = torch.optim.SGD([global_ctx, instance_ctx], lr=LR, momentum=MOMENTUM, weight_decay=WD)
     steps = []
     for s in range(STEPS + 1):
         opt.zero_grad()
-        logits = training_logits()
+        logits = method.training_logits(feats, selection)
         loss = F.cross_entropy(logits, targets)
         step = {"loss": loss.item(), "logits": logits.detach().tolist()}
         if s < STEPS:
@@ -188,7 +210,8 @@ def main():
                              "instance_ctx": instance_ctx.grad.reshape(-1).tolist()}
             opt.step()
         steps.append(step)
-    eval_final = eval_logits()
+    eval_final = method.eval_logits(feats, EVAL_CLASSES, TOP_K)
+    d = model.token_embedding.weight.shape[1]
 
     golden = {
         "method": "instance",

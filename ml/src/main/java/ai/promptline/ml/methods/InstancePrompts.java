@@ -49,9 +49,11 @@ import java.util.TreeMap;
  * without training prompts (a novel class: its name is not a training class name) has one prompt,
  * {@code [SOS][global ctx][class tokens][.][EOT]}: the global context alone.
  *
- * <p>Not per-class in the registry's sense: a label space of other classes (base-to-novel's novel
- * half, a cross-dataset target) is classified with the global context, and one that shares class
- * names with the training set (ImageNet → ImageNet-V2) gets their instance prompts.
+ * <p>Registered with {@code perClassParameters}: the head itself would classify any label space
+ * (names not among the training classes by the global context alone, shared names such as
+ * ImageNet → ImageNet-V2 by their instance prompts), but it needs the source run's training set
+ * (which sample id is which class), and a cross-dataset target evaluation is not given one; so
+ * cross-dataset campaigns refuse the method at plan time rather than fail at evaluation.
  */
 public final class InstancePrompts implements PromptMethod {
   public static final String NAME = "instance";
