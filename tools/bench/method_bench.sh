@@ -16,7 +16,7 @@ BATCH=${BATCH:-4}
 CLASSES=${CLASSES:-10}
 STEPS=${STEPS:-5}
 THREADS=${THREADS:-2}
-METHODS=${METHODS:-coop cocoop maple ivlp deep-text vpt rpo mrpo}
+METHODS=${METHODS:-coop cocoop maple ivlp deep-text vpt rpo mrpo instance}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t method-bench.XXXXXX)}
 mkdir -p "$OUT_DIR"
 ./mvnw -o -q -pl ml compile dependency:build-classpath -Dmdep.outputFile=target/method-bench.cp -Dmdep.includeScope=runtime
@@ -80,6 +80,10 @@ print("coop, cocoop, deep-text: Promptline trains on cached image features, the 
       "encoder every step (each side's real training step; see the cached-features table). cocoop: the reference's "
       "step is its per-image loop (B text passes of C prompts), Promptline's is one batched text pass of B x C "
       "prompts; both columns are those step times.")
+if "instance" in ms:
+    print("instance: no public code; the reference column is tools/golden/instance_golden.py (the spec in PyTorch, "
+          "cached features, N = CLASSES x INSTANCE_SHOTS training prompts, K = 2 candidates per class, the union of "
+          "selected prompts encoded once per step).")
 print()
 print("| method | Promptline ms/step | reference ms/step | time ratio (Promptline/reference) | Promptline peak MB | reference peak MB | memory ratio |")
 print("|---|---|---|---|---|---|---|")

@@ -81,8 +81,14 @@ public class MethodBenchDjl {
     float lastLoss;
     long trainable;
     try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.random(cfg, 0, m)) {
+      // the training set (instance-wise methods learn a prompt per item): CLASSES x INSTANCE_SHOTS
+      // items, label of sample id i = i % CLASSES (the batch is sample ids 0..B-1)
+      int shots = Integer.parseInt(System.getenv().getOrDefault("INSTANCE_SHOTS", "4"));
+      int[] trainLabels = new int[Math.max(batch, classes * shots)];
+      for (int i = 0; i < trainLabels.length; i++) trainLabels[i] = i % classes;
       PromptMethod method = spec.factory().apply(
-          new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0));
+          new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0)
+              .withTraining(new MethodContext.TrainingSet(classNames(classes), trainLabels)));
       int[] labels = new int[batch];
       int[] ids = new int[batch];
       for (int i = 0; i < batch; i++) {
@@ -134,11 +140,11 @@ public class MethodBenchDjl {
             .toString().replace("\"", "'"), times, lastLoss, trainable);
   }
 
-  /** One forward/backward as PromptTrainer.forwardBackward (first attempt): loss, backward, gradient check. */
+  /** One forward/backward as PromptTrainer.forwardBackward (first attempt): training logits, loss, backward, gradient check. */
   static float step(PromptMethod.Head head, Batch b, Map<String, NDArray> params) {
     float loss;
     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-      NDArray l = head.loss(head.logits(b), b);
+      NDArray l = head.loss(head.trainingLogits(b), b);
       gc.backward(l);
       loss = l.getFloat();
     }

@@ -94,7 +94,7 @@ import tempfile
 import time
 import types
 
-METHODS = ["coop", "cocoop", "maple", "ivlp", "deep-text", "vpt", "rpo", "mrpo"]
+METHODS = ["coop", "cocoop", "maple", "ivlp", "deep-text", "vpt", "rpo", "mrpo", "instance"]
 REPO = {"coop": "COOP", "cocoop": "COOP", "maple": "MAPLE", "ivlp": "MAPLE", "deep-text": "MAPLE",
         "vpt": "MAPLE", "rpo": "RPO", "mrpo": "RPO"}
 DEFAULTS = {"COOP": ["/tmp/refwork/coop/CoOp"],
@@ -102,6 +102,8 @@ DEFAULTS = {"COOP": ["/tmp/refwork/coop/CoOp"],
             "RPO": ["/tmp/refwork/rpo/RPO"],
             "DASSL": ["/tmp/refwork/coop/Dassl.pytorch"]}
 FEATURES = {"coop", "cocoop", "deep-text"}
+# instance-wise prompts (seed 002) have no public code: the reference is the spec golden script
+INSTANCE_SHOTS = int(os.environ.get("INSTANCE_SHOTS", "4"))
 
 # same list and rule as method_bench_djl.java
 WORDS = ["dog", "cat", "car", "airplane", "bird", "ship", "truck", "horse", "frog", "deer",
@@ -337,6 +339,8 @@ def main():
     method, layers, batch, classes, steps, threads = sys.argv[1], *map(int, sys.argv[2:7])
     if method not in METHODS:
         raise SystemExit(f"unknown method {method}; one of {METHODS}")
+    if method == "instance":
+        return instance_step(layers, batch, classes, steps, threads)
     key = REPO[method]
     repo, dassl = checkout(key), checkout("DASSL")
     base = {"impl": "reference", "method": method, "layers": layers, "batch": batch, "classes": classes}
@@ -458,6 +462,62 @@ def main():
         result["step_ms_min_cached"] = round(min(tc), 1)
         result["step_ms_cached"] = [round(x, 1) for x in tc]
     print(json.dumps(result))
+
+
+def instance_step(layers, batch, classes, steps, threads):
+    """instance: tools/golden/instance_golden.py's InstancePrompts (the spec in PyTorch) on a random
+    clip.model.CLIP (openai-clip) with ViT-B/16 widths and LAYERS blocks, fp32; N = CLASSES x
+    INSTANCE_SHOTS training images (label of sample id i = i % CLASSES), batch = sample ids 0..B-1 with
+    cached image features (as Promptline trains it); a step draws a fresh candidate selection
+    (numpy, K = 2), then forward over the union of selected prompts, cross-entropy, zero_grad,
+    backward, torch.optim.SGD(momentum 0.9, weight decay 5e-4) step, loss.item()."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
+    import instance_golden as G
+    from clip.model import CLIP
+    torch.manual_seed(0)
+    model = CLIP(512, 224, layers, 768, 16, 77, 49408, 512, 8, layers).float().eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    names = class_names(classes)
+    n = classes * INSTANCE_SHOTS
+    labels = [i % classes for i in range(n)]
+    method = G.InstancePrompts(model, names, labels, ctx_init="a photo of a", mg=4, mi=4)
+    params = method.parameters()
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        f = model.encode_image(torch.randn(batch, 3, 224, 224, generator=g))
+        feats = f / f.norm(dim=-1, keepdim=True)
+    ids = list(range(batch))
+    rng = np.random.default_rng(0)
+    hwm_build = vm("VmHWM")
+    hwm_reset = reset_hwm()
+    t, loss = [], None
+    for s in range(steps + 2):
+        t0 = time.perf_counter()
+        sel = G.draw_selection(rng, method.by_class, labels, ids, 2)
+        loss = F.cross_entropy(method.training_logits(feats, sel), method.targets(ids, sel, 2))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss = loss.item()
+        if s >= 2:
+            t.append((time.perf_counter() - t0) * 1000)
+    hwm_steps = vm("VmHWM")
+    print(json.dumps({"impl": "reference", "method": "instance", "layers": layers, "batch": batch, "classes": classes,
+                      "step_ms_median": round(statistics.median(t), 1), "step_ms_min": round(min(t), 1),
+                      "peak_rss_mb": round(max(hwm_build, hwm_steps), 1),
+                      "peak_rss_train_mb": round(hwm_steps, 1) if hwm_reset else None, "steps": steps, "threads": threads,
+                      "step_ms": [round(x, 1) for x in t], "loss": round(loss, 4), "shots": INSTANCE_SHOTS,
+                      "trainable_params": sum(p.numel() for p in params),
+                      "checkout": "tools/golden/instance_golden.py (spec golden; no public code)"}))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ public final class MethodCommand implements Runnable {
       "Runs a few SGD steps of a method on fixed images and prints JSON {\"steps\": [{\"loss\", \"logits\", \"gradients\"}, ...]}"
           + " with steps+1 entries: loss and logits before each update (and the gradients it applied), and after the last.",
       "SGD with momentum 0.9, weight decay 5e-4, constant lr, cross-entropy, model in eval mode; images through the test"
-          + " transform. For checking a method against its reference implementation."})
+          + " transform; the images are also the training set (sample id = position: instance-wise methods learn a prompt"
+          + " per image). For checking a method against its reference implementation."})
   static final class ProbeMethod implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -136,7 +137,8 @@ public final class MethodCommand implements Runnable {
         if (t < 0 || t >= names.size()) throw new IllegalArgumentException("target " + t + " is not a class index 0.." + (names.size() - 1));
       }
       try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.load(weights, m);
-          PromptMethod pm = ms.factory().apply(new MethodContext(clip, ClipTokenizer.getDefault(), m, options, seed))) {
+          PromptMethod pm = ms.factory().apply(new MethodContext(clip, ClipTokenizer.getDefault(), m, options, seed)
+              .withTraining(new MethodContext.TrainingSet(names, targets.stream().mapToInt(Integer::intValue).toArray())))) {
         if (init != null) pm.loadStateDict(TensorFiles.read(init, m));
         int size = clip.config().imageResolution();
         Transforms.ImageTransform t = Transforms.test(size);

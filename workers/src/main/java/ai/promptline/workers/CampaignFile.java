@@ -170,6 +170,10 @@ public record CampaignFile(
       Map<String, String> options = options(m, spec, train);
       checkTemplates(m, spec, options, readerNames);
       checkMethodFits(spec, options, arch, cross, train);
+      for (int s : shots == null ? List.of(16) : shots) {
+        String problem = spec.planCheck().problem(spec.resolve(options), s);
+        if (problem != null) throw new IllegalArgumentException("campaign file: " + problem);
+      }
       ms.add(new MethodSpec(m.name(), train, options));
     }
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,

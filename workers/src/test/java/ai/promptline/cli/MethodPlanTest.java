@@ -70,7 +70,7 @@ class MethodPlanTest {
   @Test
   void methodsThatCannotRunAreRefusedWithTheReason() {
     IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> plan("[{name: mapel}]", assets.weights()));
-    assertTrue(unknown.getMessage().contains("unknown method 'mapel'; known methods: cocoop, coop, deep-text, ivlp, maple, mrpo, rpo, vpt, zsclip"),
+    assertTrue(unknown.getMessage().contains("unknown method 'mapel'; known methods: cocoop, coop, deep-text, instance, ivlp, maple, mrpo, rpo, vpt, zsclip"),
         unknown.getMessage());
     IllegalArgumentException option = assertThrows(IllegalArgumentException.class,
         () -> plan("[{name: maple, options: {k: 3}}]", assets.weights()));
@@ -100,5 +100,21 @@ class MethodPlanTest {
     IllegalArgumentException mode = assertThrows(IllegalArgumentException.class,
         () -> plan("[{name: zsclip, options: {templates: many}}]", assets.weights()));
     assertTrue(mode.getMessage().contains("templates must be one of single, ensemble, coop-ensemble, got 'many'"), mode.getMessage());
+  }
+
+  /** instance: candidatesPerClass and topK cannot exceed the shots (plan() here plans 2 shots). */
+  @Test
+  void instanceOptionsAboveTheShotsAreRefusedAtPlanTime() throws Exception {
+    IllegalArgumentException top = assertThrows(IllegalArgumentException.class, () -> plan("[{name: instance}]", assets.weights()));
+    assertEquals("campaign file: method 'instance' at 2 shots: option topK=4 averages that many prompts per class out of 2 per"
+        + " class; set topK to at most 2 or train with more shots", top.getMessage());
+    IllegalArgumentException k = assertThrows(IllegalArgumentException.class,
+        () -> plan("[{name: instance, options: {candidatesPerClass: 3, topK: 2}}]", assets.weights()));
+    assertTrue(k.getMessage().contains("option candidatesPerClass=3 draws that many distinct prompts per class from 2 per class;"
+        + " set candidatesPerClass to at most 2"), k.getMessage());
+    CampaignSpec ok = plan("[{name: instance, options: {topK: 2}}]", assets.weights());
+    RunConfig r = ok.expand().get(0);
+    assertEquals(100, r.train().epochs(), "CoOp's 4-shot recipe (rn50_ep100)");
+    assertEquals(Map.of("topK", "2"), r.options());
   }
 }

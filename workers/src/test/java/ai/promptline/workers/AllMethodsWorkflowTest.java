@@ -42,6 +42,7 @@ class AllMethodsWorkflowTest {
         new CampaignFile.Method("coop", featureTrain),
         new CampaignFile.Method("cocoop", Map.of("epochs", 4, "batchSize", 2, "lr", 0.05, "augViews", 2)),
         new CampaignFile.Method("deep-text", featureTrain, Map.of("depth", 2)),
+        new CampaignFile.Method("instance", featureTrain),
         new CampaignFile.Method("maple", train, Map.of("depth", 2)),
         new CampaignFile.Method("ivlp", train, Map.of("depth", 2, "depthVision", 2)),
         new CampaignFile.Method("vpt", train, Map.of("nCtxVision", 2, "depthVision", 2)),

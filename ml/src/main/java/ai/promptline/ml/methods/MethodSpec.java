@@ -17,6 +17,8 @@ import java.util.function.Function;
  * @param perClassParameters whether learned tensors are tied to the training classes (then it
  *     cannot be evaluated on other label spaces: cross-dataset refuses it)
  * @param vitOnly whether it prompts the ViT image tower (a ModifiedResNet cannot run it)
+ * @param planCheck what the planner asks before a run exists: do these options fit this many shots
+ *     per class? (see {@link PlanCheck}; {@link PlanCheck#NONE} for most methods)
  */
 public record MethodSpec(
     String name,
@@ -27,7 +29,30 @@ public record MethodSpec(
     boolean vitOnly,
     List<Option> options,
     Recipe recipe,
-    Function<MethodContext, PromptMethod> factory) {
+    Function<MethodContext, PromptMethod> factory,
+    PlanCheck planCheck) {
+
+  /** A spec without plan-time checks. */
+  public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters, boolean vitOnly,
+      List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory) {
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE);
+  }
+
+  /**
+   * A plan-time validation of a method's options against the campaign's shots (the method refuses
+   * the same at build time from the training set's per-class counts).
+   */
+  @FunctionalInterface
+  public interface PlanCheck {
+    PlanCheck NONE = (options, shots) -> null;
+
+    /**
+     * @param options the resolved options (defaults overridden by the campaign's)
+     * @param shots training images per class; 0 = every image (not known at plan time)
+     * @return null when they fit, else the problem and the fix
+     */
+    String problem(Map<String, String> options, int shots);
+  }
 
   /** What a method's batches carry. */
   public enum Input {
@@ -57,6 +82,7 @@ public record MethodSpec(
 
   public MethodSpec {
     options = List.copyOf(options);
+    if (planCheck == null) planCheck = PlanCheck.NONE;
   }
 
   /** Default value of every option. */

@@ -60,6 +60,13 @@ public final class Methods {
         true, List.of(nCtx(2), depth(9), Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name"),
             Option.text("readout", "prompt-average", "prompt-average (RPO pairs) or cls (CLS/EOT)"), READ_ONLY_CACHE),
         new Recipe(5, 4, 0.0035), Mrpo::new));
+    // CoOp's few-shot recipe at 4 shots (KaiyangZhou/CoOp:COOP.md, configs/trainers/CoOp/rn50_ep100.yaml)
+    add(new MethodSpec(InstancePrompts.NAME, "global + per-training-image text context, top-K prompt averaging at test (seed 002)",
+        Input.FEATURES, true, true, false, List.of(N_CTX, CTX_INIT,
+            Option.integer(InstancePrompts.N_CTX_INSTANCE, 4, "image-specific context tokens per training image, after the global context"),
+            Option.integer(InstancePrompts.CANDIDATES, 2, "prompts drawn per class for every training image (its own always among its class's)"),
+            Option.integer(InstancePrompts.TOP_K, 4, "at test, the most similar prompts averaged per class")),
+        new Recipe(100, 32, 0.002), InstancePrompts::new, InstancePrompts::planCheck));
   }
 
   private Methods() {}
