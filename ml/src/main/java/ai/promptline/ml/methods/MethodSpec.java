@@ -17,6 +17,11 @@ import java.util.function.Function;
  * @param perClassParameters whether learned tensors are tied to the training classes (then it
  *     cannot be evaluated on other label spaces: cross-dataset refuses it)
  * @param vitOnly whether it prompts the ViT image tower (a ModifiedResNet cannot run it)
+ * @param fitted whether it is a {@link FittedMethod}: fitted once on the training features and the
+ *     few-shot validation features, both through the test transform (the split stage then stores the
+ *     val items and the feature stage caches them), instead of trained by the gradient loop
+ * @param closedSet whether it classifies only its training classes (no text classifier): then it
+ *     cannot score novel or other datasets' classes, and base-to-novel and cross-dataset refuse it
  */
 public record MethodSpec(
     String name,
@@ -27,17 +32,46 @@ public record MethodSpec(
     boolean vitOnly,
     List<Option> options,
     Recipe recipe,
-    Function<MethodContext, PromptMethod> factory) {
+    Function<MethodContext, PromptMethod> factory,
+    boolean fitted,
+    boolean closedSet) {
+
+  /** A method trained by the gradient loop that classifies any class list (every method but the fitted ones). */
+  public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters,
+      boolean vitOnly, List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory) {
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, false, false);
+  }
+
+  /** Whether the split stage stores the few-shot val items and the feature stage caches their features. */
+  public boolean usesValidation() {
+    return fitted;
+  }
 
   /** What a method's batches carry. */
   public enum Input {
     /** L2-normalised frozen image features, cached once per (model, dataset, items, transform). */
     FEATURES,
+    /** The same cached frozen features, un-normalised (the image tower's output as is: linear probes). */
+    RAW_FEATURES,
     /** Decoded, augmented pixels: the method runs (and prompts) the image tower every step. */
     PIXELS;
 
     public String label() {
-      return this == FEATURES ? "features" : "image tower";
+      return switch (this) {
+        case FEATURES -> "features";
+        case RAW_FEATURES -> "raw features";
+        case PIXELS -> "image tower";
+      };
+    }
+
+    /** Whether batches come from the feature cache (features or raw features). */
+    public boolean cached() {
+      return this != PIXELS;
+    }
+
+    /** Cached (un-normalised) features as this input's batches carry them: normalised for {@link #FEATURES}. */
+    public ai.djl.ndarray.NDArray batchFeatures(ai.djl.ndarray.NDArray raw) {
+      return this == FEATURES ? Features.normalize(raw) : raw;
     }
   }
 
@@ -108,8 +142,11 @@ public record MethodSpec(
     needs.add(input.label());
     if (usesSampleIds) needs.add("sample ids");
     if (vitOnly) needs.add("ViT");
-    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-10s needs: %-22s recipe: %d epochs, batch %d, lr %s",
-        name, String.join(", ", needs), recipe.epochs(), recipe.batchSize(), recipe.lr()));
+    if (fitted) needs.add("val split");
+    String how = fitted ? "fitted (no epochs)" : String.format(Locale.ROOT, "%d epochs, batch %d, lr %s", recipe.epochs(),
+        recipe.batchSize(), recipe.lr());
+    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-10s needs: %-22s recipe: %s", name,
+        String.join(", ", needs), how));
     if (!options.isEmpty()) {
       b.append("; options: ");
       List<String> o = new ArrayList<>();

@@ -58,6 +58,13 @@ public final class Methods {
         true, List.of(nCtx(2), depth(9), Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name"),
             Option.text("readout", "prompt-average", "prompt-average (RPO pairs) or cls (CLS/EOT)"), READ_ONLY_CACHE),
         new Recipe(5, 4, 0.0035), Mrpo::new));
+    add(new MethodSpec(LinearProbe.NAME, "linear-probe CLIP, the CoOp paper's baseline (lpclip): logistic regression on raw"
+        + " features, C searched on the few-shot val split; protocol all only (no text classifier)", Input.RAW_FEATURES, false,
+        true, false, List.of(), new Recipe(0, 1, 0), LinearProbe::new, true, true));
+    add(new MethodSpec(LinearProbeRpo.NAME, "RPO's LP baseline: identity-initialised Linear(E, E) on raw features against a"
+        + " fixed prompt's text classifier; base-to-novel", Input.RAW_FEATURES, false, false, false,
+        List.of(Option.text("prompt", "A photo of a {cls_name}", "fixed prompt of the text classifier; {cls_name} stands for the class name")),
+        new Recipe(30, 32, 0.0005), LinearProbeRpo::new));
   }
 
   private Methods() {}
