@@ -143,7 +143,7 @@ public final class MethodCommand implements Runnable {
         int[] y = targets.stream().mapToInt(Integer::intValue).toArray();
         int[] ids = new int[y.length];
         for (int i = 0; i < ids.length; i++) ids[i] = i;
-        NDArray features = ms.input() == MethodSpec.Input.FEATURES ? Features.normalize(clip.encodeImage(pixels)) : null;
+        NDArray features = ms.input().cached() ? ms.input().batchFeatures(clip.encodeImage(pixels)) : null;
         Batch batch = new Batch(0, ids, y, m.create(y), features, ms.input() == MethodSpec.Input.PIXELS ? pixels : null);
         List<Probe.Step> result = Probe.run(pm, new ClassSet(names, template), batch, lr, steps);
         ObjectMapper json = new ObjectMapper();

@@ -156,6 +156,7 @@ public record CampaignFile(
       }
       TrainParams train = trainParams(m, spec);
       Map<String, String> options = options(m, spec, train);
+      checkProtocol(spec, proto, m);
       checkMethodFits(spec, options, arch, cross, train);
       ms.add(new MethodSpec(m.name(), train, options));
     }
@@ -173,7 +174,7 @@ public record CampaignFile(
     Map<String, String> defaults = spec.defaults();
     ai.promptline.ml.methods.MethodSpec.Recipe r = spec.recipe();
     TrainParams d;
-    if (spec.name().equals("zsclip")) {
+    if (spec.name().equals("zsclip") || spec.fitted()) { // nothing trained in epochs; fitted: test transform (0 views)
       d = new TrainParams(0, 100, 0, 0.9, 5e-4, 1, 1e-5, 0, "", 0);
     } else {
       int nCtx = defaults.containsKey("nCtx") ? Integer.parseInt(defaults.get("nCtx")) : 0;
@@ -215,6 +216,24 @@ public record CampaignFile(
     nonDefault.remove("nCtx");
     nonDefault.remove("ctxInit");
     return nonDefault;
+  }
+
+  /**
+   * Protocols a method cannot be evaluated under: a closed-set method (a linear probe: a classifier
+   * over its training classes, no text classifier) cannot score novel classes or another dataset's.
+   */
+  private static void checkProtocol(ai.promptline.ml.methods.MethodSpec spec, String proto, Method m) {
+    if (spec.closedSet() && proto.equals(RunConfig.BASE2NOVEL))
+      throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' cannot run under protocol 'base2novel':"
+          + " it learns a classifier over its training classes and has no text classifier, so it cannot score the unseen"
+          + " novel classes; use protocol: all");
+    if (spec.closedSet() && proto.equals(RunConfig.CROSS_DATASET))
+      throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' cannot run under protocol"
+          + " 'cross-dataset': its classifier covers only the source dataset's classes (no text classifier), so it cannot"
+          + " score a target's label space; use protocol: all");
+    if (spec.fitted() && m.train() != null && !m.train().isEmpty())
+      throw new IllegalArgumentException("campaign file: methods[" + spec.name() + "]: 'train:' does not apply: the method is"
+          + " fitted (C searched on the few-shot val split), not trained in epochs; remove 'train:'");
   }
 
   /** Plan-time refusals that need the model's architecture. */
