@@ -87,6 +87,9 @@ class LinearProbeWorkflowTest {
     assertEquals("campaign file: method 'linear-probe' cannot run under protocol 'base2novel': it learns a classifier over"
         + " its training classes and has no text classifier, so it cannot score the unseen novel classes; use protocol: all",
         e.getMessage());
+    IllegalArgumentException t = assertThrows(IllegalArgumentException.class, () -> campaign(assets,
+        List.of(new CampaignFile.Method("linear-probe", Map.of("epochs", 5))), "all", null).plan(Path.of(".")));
+    assertTrue(t.getMessage().contains("'train:' does not apply"), t.getMessage());
     // the RPO variant has a text classifier: base-to-novel plans
     campaign(assets, List.of(new CampaignFile.Method("linear-probe-rpo", null)), "base2novel", null).plan(Path.of("."));
   }
