@@ -92,10 +92,10 @@ public class MethodBenchDjl {
       Engine.getInstance().setRandomSeed(1);
       NDArray pixels = m.randomNormal(0, 1, new Shape(batch, 3, 224, 224), DataType.FLOAT32);
       NDArray features = null;
-      if (spec.input() == MethodSpec.Input.FEATURES) {
-        try (NDArray raw = clip.encodeImage(pixels)) {
-          features = Features.normalize(raw);
-        }
+      if (spec.input().cached()) {
+        NDArray raw = clip.encodeImage(pixels);
+        features = spec.input().batchFeatures(raw);
+        if (features != raw) raw.close();
         pixels.close();
         pixels = null;
       }

@@ -251,7 +251,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     long now = System.currentTimeMillis();
     List<Metric> metrics = new ArrayList<>();
     fit.metrics().forEach((k, v) -> metrics.add(new Metric(k, v, 0, now)));
-    backends.tracker().log(run.mlflowRunId(), fit.params(), metrics, Map.of());
+    // a retried attempt fits the same again: log once
+    if (metrics.isEmpty() || backends.tracker().metricHistory(run.mlflowRunId(), metrics.get(0).key()).isEmpty())
+      backends.tracker().log(run.mlflowRunId(), fit.params(), metrics, Map.of());
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("method", c.method());
     meta.put("runKey", run.runKey());

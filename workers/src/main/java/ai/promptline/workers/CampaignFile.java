@@ -124,11 +124,13 @@ public record CampaignFile(
       throw new IllegalArgumentException("model.weights: " + weights + " has sha256 " + sha + ", the file says " + model.sha256());
     List<DatasetRef> ds = new ArrayList<>();
     Map<String, String> sourceNames = new java.util.LinkedHashMap<>(); // reader name -> as written
+    List<String> withoutVal = new ArrayList<>();
     for (Dataset d : datasets) {
       Path root = base.resolve(require(d.root(), "datasets[].root")).normalize();
       BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
       ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
       sourceNames.put(opened.name(), d.name());
+      if (opened.val().isEmpty()) withoutVal.add(d.name() + " (" + root + ")");
     }
     List<DatasetRef> ts = new ArrayList<>();
     Map<String, String> targetNames = new java.util.LinkedHashMap<>();
@@ -157,6 +159,10 @@ public record CampaignFile(
       TrainParams train = trainParams(m, spec);
       Map<String, String> options = options(m, spec, train);
       checkProtocol(spec, proto, m);
+      if (spec.usesValidation() && !withoutVal.isEmpty())
+        throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' selects its hyper-parameters on the"
+            + " few-shot val split, but " + String.join(", ", withoutVal) + " has no val split; give the dataset one"
+            + " (split file 'val' entries) or drop the method");
       checkMethodFits(spec, options, arch, cross, train);
       ms.add(new MethodSpec(m.name(), train, options));
     }

@@ -106,4 +106,17 @@ class LinearProbeWorkflowTest {
         + " the source dataset's classes (no text classifier), so it cannot score a target's label space; use protocol: all",
         e.getMessage());
   }
+
+  @Test
+  void linearProbeNeedsADatasetWithAValSplit_atPlanTime() {
+    DemoAssets.Assets assets = DemoAssets.ensure(dir.resolve("demo"));
+    Path noVal = dir.resolve("no-val");
+    ai.promptline.ml.data.SyntheticDataset.generate(noVal, new ai.promptline.ml.data.SyntheticSpec("NoVal", 3, 4, 0, 2, 32, 9));
+    CampaignFile f = new CampaignFile("lp", "lp", new CampaignFile.Model("tiny-clip-scenes", assets.weights().toString(), null),
+        List.of(new CampaignFile.Dataset("Synthetic", noVal.toString())), List.of(new CampaignFile.Method("linear-probe", null)),
+        List.of(4), List.of(1), "all", 1, 60, null);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.plan(Path.of(".")));
+    assertTrue(e.getMessage().contains("method 'linear-probe' selects its hyper-parameters on the few-shot val split, but Synthetic ("
+        + noVal + ") has no val split"), e.getMessage());
+  }
 }
