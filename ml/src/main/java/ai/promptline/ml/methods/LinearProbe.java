@@ -26,7 +26,9 @@ import smile.math.DifferentiableMultivariateFunction;
  * classes the binomial one (one row), intercepts unpenalised; sklearn minimises
  * {@code C·Σᵢ CE(xᵢ, yᵢ) + ½‖W‖²}, here in its scaled form {@code mean CE + ‖W‖² / (2·C·n)} (same
  * minimiser), with Smile's L-BFGS ({@code smile.math.BFGS.minimize}, 10 corrections as scipy's
- * {@code maxcor}, 1000 iterations). Smile's own {@code LogisticRegression.multinomial} is not used:
+ * {@code maxcor}, 1000 iterations), stopped by sklearn's test (max |∇| ≤ tol = 1e-4 on this scaled
+ * objective): run to the exact optimum instead, a few-shot fit at large C differs from sklearn's,
+ * which stops early there. Smile's own {@code LogisticRegression.multinomial} is not used:
  * it pins the last class's weights at zero and penalises the other K−1 rows, a different
  * regularised problem from sklearn's (its binomial objective, {@code λ = 1/C}, is sklearn's).
  *
@@ -49,7 +51,11 @@ public final class LinearProbe implements FittedMethod {
   /** linear_probe.py's {@code --num_step} as linear_probe.sh runs it. */
   static final int ROUNDS = 8;
   static final int MAX_ITER = 1000;
-  /** Smile's relative gradient tolerance (sklearn stops at max |∇| ≤ 1e-4 or a tiny relative decrease). */
+  /**
+   * Smile's own (relative) gradient tolerance, set below reach: the stop is sklearn's test
+   * ({@link #SKLEARN_TOL}, {@link Objective.Converged}); Smile still stops on a vanishing step or at
+   * {@link #MAX_ITER}.
+   */
   static final double GTOL = 1e-10;
   /** sklearn's {@code tol} default. */
   static final double SKLEARN_TOL = 1e-4;
@@ -324,14 +330,12 @@ public final class LinearProbe implements FittedMethod {
 
 
     private final Data d;
-    private final int k;
     private final int rows;
     private final int p;
     private final double l2;
 
     Objective(Data d, int k, double cc) {
       this.d = d;
-      this.k = k;
       this.rows = k == 2 ? 1 : k;
       this.p = d.dim();
       this.l2 = 1.0 / (cc * d.size());

@@ -92,4 +92,46 @@ class LinearProbeParityTest {
         name, s.c(), ref.get("chosenC").asDouble(), acc, ref.get("testAcc").asDouble(), s.fits());
     assertTrue(Math.abs(acc - ref.get("testAcc").asDouble()) <= POINTS, name + ": test accuracy " + acc + " vs " + ref.get("testAcc"));
   }
+
+  /**
+   * The method on its tensors: fitted from feature batches, its state dict restored into a fresh
+   * instance classifies the test items as the search's classifier does; another label space is
+   * refused with the reason.
+   */
+  @org.junit.jupiter.api.Test
+  void fittedStateRoundTripsAndEvaluates() throws Exception {
+    JsonNode g = golden("multiclass");
+    int k = g.get("classes").asInt();
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (int i = 0; i < k; i++) names.add("c" + i);
+    ClassSet classes = new ClassSet(names, "a photo of a {}.");
+    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      MethodSpec spec = Methods.spec(LinearProbe.NAME);
+      MethodContext ctx = new MethodContext(null, null, m, MethodOptions.of(spec, java.util.Map.of()), 1);
+      LinearProbe.Data test = data(g.get("test"));
+      double accSearch;
+      java.util.Map<String, ai.djl.ndarray.NDArray> state;
+      try (LinearProbe fitted = (LinearProbe) spec.factory().apply(ctx)) {
+        FittedMethod.Fit fit = fitted.fit(classes, batches(data(g.get("train")), m), batches(data(g.get("val")), m));
+        assertEquals(g.get("coopSearch").get("chosenC").asDouble(), fit.metrics().get("fit.C"), 1e-9);
+        accSearch = LinearProbe.search(data(g.get("train")), data(g.get("val")), k).model().correct(test) * 100.0 / test.size();
+        state = new java.util.LinkedHashMap<>();
+        for (var e : fitted.stateDict().entrySet()) state.put(e.getKey(), e.getValue().duplicate());
+      }
+      try (LinearProbe restored = (LinearProbe) spec.factory().apply(ctx)) {
+        restored.loadStateDict(state);
+        double acc = ai.promptline.ml.train.Evaluator.accuracy(restored, classes, batches(test, m), m).percent();
+        assertEquals(accSearch, acc, 1e-9, "restored probe accuracy");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> restored.bind(new ClassSet(java.util.List.of("x", "y"), "a photo of a {}.")));
+        assertTrue(e.getMessage().contains("no text classifier"), e.getMessage());
+      }
+    }
+  }
+
+  private static ai.promptline.ml.train.FeatureBatches batches(LinearProbe.Data d, ai.djl.ndarray.NDManager m) {
+    float[] flat = new float[d.size() * d.dim()];
+    for (int i = 0; i < d.size(); i++) for (int j = 0; j < d.dim(); j++) flat[i * d.dim() + j] = (float) d.x()[i][j];
+    return new ai.promptline.ml.train.FeatureBatches(m.create(flat, new ai.djl.ndarray.types.Shape(d.size(), d.dim())), d.y());
+  }
 }
