@@ -20,7 +20,6 @@ import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.methods.ClassSet;
-import ai.promptline.ml.methods.Features;
 import ai.promptline.ml.methods.MethodContext;
 import ai.promptline.ml.methods.MethodOptions;
 import ai.promptline.ml.methods.MethodSpec;

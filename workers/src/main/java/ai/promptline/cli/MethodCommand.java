@@ -9,7 +9,6 @@ import ai.promptline.ml.clip.TensorFiles;
 import ai.promptline.ml.data.image.Images;
 import ai.promptline.ml.data.image.Transforms;
 import ai.promptline.ml.methods.ClassSet;
-import ai.promptline.ml.methods.Features;
 import ai.promptline.ml.methods.MethodContext;
 import ai.promptline.ml.methods.MethodOptions;
 import ai.promptline.ml.methods.MethodSpec;
