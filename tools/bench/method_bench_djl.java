@@ -20,7 +20,6 @@ import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.methods.ClassSet;
-import ai.promptline.ml.methods.Features;
 import ai.promptline.ml.methods.MethodContext;
 import ai.promptline.ml.methods.MethodOptions;
 import ai.promptline.ml.methods.MethodSpec;
@@ -98,10 +97,10 @@ public class MethodBenchDjl {
       Engine.getInstance().setRandomSeed(1);
       NDArray pixels = m.randomNormal(0, 1, new Shape(batch, 3, 224, 224), DataType.FLOAT32);
       NDArray features = null;
-      if (spec.input() == MethodSpec.Input.FEATURES) {
-        try (NDArray raw = clip.encodeImage(pixels)) {
-          features = Features.normalize(raw);
-        }
+      if (spec.input().cached()) {
+        NDArray raw = clip.encodeImage(pixels);
+        features = spec.input().batchFeatures(raw);
+        if (features != raw) raw.close();
         pixels.close();
         pixels = null;
       }

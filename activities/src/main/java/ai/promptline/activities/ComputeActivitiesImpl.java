@@ -10,7 +10,7 @@ import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.data.image.Transforms;
 import ai.promptline.ml.data.image.Transforms.ImageTransform;
 import ai.promptline.ml.methods.ClassSet;
-import ai.promptline.ml.methods.Features;
+import ai.promptline.ml.methods.FittedMethod;
 import ai.promptline.ml.methods.MethodContext;
 import ai.promptline.ml.methods.MethodOptions;
 import ai.promptline.ml.methods.Methods;
@@ -82,8 +82,10 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     Cached base;
     Cached novel;
     Cached train;
+    Cached val;
     int dim;
-    boolean pixels = spec(c).input() == MethodSpec.Input.PIXELS;
+    MethodSpec spec = spec(c);
+    boolean pixels = !spec.input().cached();
     try (ModelCache.Lease lease = models.acquire(c.model())) {
       ClipModel clip = lease.model();
       int size = clip.config().imageResolution();
@@ -91,17 +93,21 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       // a method that prompts the image tower runs it on pixels at every step: nothing to cache
       base = pixels ? Cached.NONE : cached(c, "test", size, 0, index.baseTest(), root, clip);
       novel = pixels || index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
-      train = !pixels && c.train().epochs() > 0
-          ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip) : Cached.NONE;
+      // a fitted method (linear probe) sees every split through the test transform, and its val split
+      train = spec.fitted() ? cached(c, "train", size, 0, index.train(), root, clip)
+          : !pixels && c.train().epochs() > 0 ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip)
+          : Cached.NONE;
+      val = spec.usesValidation() && !index.val().isEmpty() ? cached(c, "val", size, 0, index.val(), root, clip) : Cached.NONE;
       dim = clip.config().embedDim();
     }
-    int views = Math.max(1, c.train().augViews());
-    boolean hit = base.hit() && novel.hit() && train.hit();
+    int views = spec.fitted() ? 1 : Math.max(1, c.train().augViews());
+    boolean hit = base.hit() && novel.hit() && train.hit() && val.hit();
     backends.meters().counter("promptline.features.cache", "result", hit ? "hit" : "miss").increment();
     timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
     String key = ModelCache.key(base.ref() == null ? "" : base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
         train.ref() == null ? "" : train.ref().key());
-    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), dim, views, hit);
+    if (val.ref() != null) key = ModelCache.key(key, val.ref().key()); // keys of runs without val are unchanged
+    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), dim, views, hit, val.ref());
   }
 
   /** One cached feature blob and whether it was already there (absent parts count as hits). */
@@ -163,6 +169,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease.model(), m, trainingSet(index))) {
       Map<String, String> env = Provenance.environment(m);
+      if (method instanceof FittedMethod fitted) return fit(run, input, index, fitted, m, env, started);
       if (method.parameters().isEmpty() || p.epochs() == 0)
         return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started, 0, env);
       int[] labels = index.train().stream().mapToInt(SplitIndex.Item::label).toArray();
@@ -220,6 +227,50 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   }
 
   /**
+   * A fitted method (linear probe): one fit on the cached train and val features, no epochs, loss or
+   * checkpoints (a retried attempt fits again: seconds); the chosen hyper-parameters and the val
+   * accuracy go to MLflow, the fitted state becomes the prompt artifact as a trained method's does.
+   */
+  private TrainResult fit(StageInput run, TrainInput input, SplitIndex index, FittedMethod method, NDManager m,
+      Map<String, String> env, long started) {
+    RunConfig c = run.config();
+    if (input.features().val() == null || index.val().isEmpty())
+      throw Failures.invalidInput("method '" + c.method() + "' selects its hyper-parameters on the few-shot val split, but"
+          + " the split has no val items (dataset '" + c.dataset().name() + "' at " + c.dataset().root() + "); give the"
+          + " dataset a val split", null);
+    MethodSpec spec = spec(c);
+    ClassSet classes = new ClassSet(index.baseClasses(), index.template());
+    FittedMethod.Fit fit;
+    try (BatchSource train = features(spec, input.features().train(), index.train(), m);
+        BatchSource val = features(spec, input.features().val(), index.val(), m)) {
+      Activity.getExecutionContext().heartbeat(new TrainProgress(0, null));
+      fit = method.fit(classes, train, val);
+    } catch (IllegalArgumentException e) {
+      throw Failures.invalidInput(e.getMessage(), e);
+    }
+    long now = System.currentTimeMillis();
+    List<Metric> metrics = new ArrayList<>();
+    fit.metrics().forEach((k, v) -> metrics.add(new Metric(k, v, 0, now)));
+    // a retried attempt fits the same again: log once
+    if (metrics.isEmpty() || backends.tracker().metricHistory(run.mlflowRunId(), metrics.get(0).key()).isEmpty())
+      backends.tracker().log(run.mlflowRunId(), fit.params(), metrics, Map.of());
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("method", c.method());
+    meta.put("runKey", run.runKey());
+    meta.put("epochs", "0");
+    fit.params().forEach(meta::put);
+    BlobRef prompt = backends.store().put("runs/" + run.runKey() + "/prompt.safetensors",
+        TensorBytes.encode(method.stateDict(), meta));
+    return new TrainResult(prompt, 0, 0, Double.NaN, method.trainableParams(), System.currentTimeMillis() - started, 0, env);
+  }
+
+  /** Cached features of {@code items} as the method's batches carry them (normalised or raw). */
+  private BatchSource features(MethodSpec spec, BlobRef ref, List<SplitIndex.Item> items, NDManager m) {
+    NDArray raw = TensorBytes.decode(backends.store().get(ref), m).tensors().get("features");
+    return new FeatureBatches(spec.input().batchFeatures(raw), items.stream().mapToInt(SplitIndex.Item::label).toArray());
+  }
+
+  /**
    * The training batches: cached augmented features for methods that leave the image tower frozen,
    * or pixels with a fresh seeded crop and flip every epoch for methods that prompt it.
    */
@@ -229,7 +280,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       List<Path> paths = index.train().stream().map(i -> root.resolve(i.path())).toList();
       return new PixelBatches(paths, labels, Transforms.train(clip.config().imageResolution(), c.seed()), decodeThreads);
     }
-    NDArray feats = Features.normalize(TensorBytes.decode(backends.store().get(input.features().train()), m)
+    NDArray feats = spec(c).input().batchFeatures(TensorBytes.decode(backends.store().get(input.features().train()), m)
         .tensors().get("features"));
     return new FeatureBatches(feats, labels);
   }
@@ -290,7 +341,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         PromptMethod method = newMethod(c, lease.model(), m, null)) {
       ClipModel clip = lease.model();
       BlobRef ref = null;
-      if (spec(c).input() == MethodSpec.Input.FEATURES) {
+      if (spec(c).input().cached()) {
         Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
             clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
         backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
@@ -323,7 +374,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
       source = new PixelBatches(paths, labels, Transforms.test(clip.config().imageResolution()), decodeThreads);
     } else {
-      NDArray f = Features.normalize(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
+      NDArray f = spec(c).input().batchFeatures(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
       source = new FeatureBatches(f, labels);
     }
     try (source) {

@@ -5,6 +5,7 @@ import ai.promptline.ml.data.DatasetException;
 import ai.promptline.ml.data.Datasets;
 import ai.promptline.ml.data.Datum;
 import ai.promptline.ml.data.Subsample;
+import ai.promptline.ml.methods.Methods;
 import ai.promptline.workflows.api.DataActivities;
 import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.RunConfig;
@@ -34,19 +35,30 @@ public final class DataActivitiesImpl implements DataActivities {
     BenchmarkDataset ds = open(c.dataset()); // validates before any training
     String fingerprint = ds.fingerprint();
     SplitIndex index;
+    boolean val = usesValidation(c);
     if (c.protocol().equals(RunConfig.BASE2NOVEL)) {
       BenchmarkDataset.Prepared base = ds.prepare(c.shots(), c.seed(), Subsample.BASE);
       BenchmarkDataset.Prepared novel = ds.prepare(c.shots(), c.seed(), Subsample.NEW);
       index = new SplitIndex(ds.name(), ds.imageRoot().toString(), ds.template(), base.classNames(),
-          novel.classNames(), items(ds, base.train()), items(ds, base.test()), items(ds, novel.test()));
+          novel.classNames(), items(ds, base.train()), items(ds, base.test()), items(ds, novel.test()),
+          val ? items(ds, base.val()) : List.of());
     } else {
       BenchmarkDataset.Prepared all = ds.prepare(c.shots(), c.seed(), Subsample.ALL);
       index = new SplitIndex(ds.name(), ds.imageRoot().toString(), ds.template(), all.classNames(), List.of(),
-          items(ds, all.train()), items(ds, all.test()), List.of());
+          items(ds, all.train()), items(ds, all.test()), List.of(), val ? items(ds, all.val()) : List.of());
     }
     BlobRef ref = backends.store().put("runs/" + run.runKey() + "/split.json", index.toJson());
     return new SplitResult(ref, fingerprint, index.template(), index.baseClasses(), index.novelClasses(),
         index.train().size(), index.baseTest().size(), index.novelTest().size());
+  }
+
+  /** Whether the run's method selects hyper-parameters on the few-shot val split (then the index stores it). */
+  private static boolean usesValidation(RunConfig c) {
+    try {
+      return Methods.spec(c.method()).usesValidation();
+    } catch (IllegalArgumentException e) {
+      throw Failures.invalidInput(e.getMessage(), e);
+    }
   }
 
   /**

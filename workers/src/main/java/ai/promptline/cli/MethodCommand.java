@@ -9,7 +9,6 @@ import ai.promptline.ml.clip.TensorFiles;
 import ai.promptline.ml.data.image.Images;
 import ai.promptline.ml.data.image.Transforms;
 import ai.promptline.ml.methods.ClassSet;
-import ai.promptline.ml.methods.Features;
 import ai.promptline.ml.methods.MethodContext;
 import ai.promptline.ml.methods.MethodOptions;
 import ai.promptline.ml.methods.MethodSpec;
@@ -148,7 +147,7 @@ public final class MethodCommand implements Runnable {
         int[] y = targets.stream().mapToInt(Integer::intValue).toArray();
         int[] ids = new int[y.length];
         for (int i = 0; i < ids.length; i++) ids[i] = i;
-        NDArray features = ms.input() == MethodSpec.Input.FEATURES ? Features.normalize(clip.encodeImage(pixels)) : null;
+        NDArray features = ms.input().cached() ? ms.input().batchFeatures(clip.encodeImage(pixels)) : null;
         Batch batch = new Batch(0, ids, y, m.create(y), features, ms.input() == MethodSpec.Input.PIXELS ? pixels : null);
         List<Probe.Step> result = Probe.run(pm, new ClassSet(names, template, dataset), batch, lr, steps);
         ObjectMapper json = new ObjectMapper();

@@ -134,12 +134,14 @@ public record CampaignFile(
     List<DatasetRef> ds = new ArrayList<>();
     Map<String, String> sourceNames = new java.util.LinkedHashMap<>(); // reader name -> as written
     List<String> readerNames = new ArrayList<>(); // reader names of sources and targets (for per-dataset method checks)
+    List<String> withoutVal = new ArrayList<>();
     for (Dataset d : datasets) {
       Path root = base.resolve(expand(require(d.root(), "datasets[].root"), "datasets[].root", vars)).normalize();
       BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
       ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
       sourceNames.put(opened.name(), d.name());
       readerNames.add(opened.name());
+      if (opened.val().isEmpty()) withoutVal.add(d.name() + " (" + root + ")");
     }
     List<DatasetRef> ts = new ArrayList<>();
     Map<String, String> targetNames = new java.util.LinkedHashMap<>();
@@ -169,6 +171,11 @@ public record CampaignFile(
       TrainParams train = trainParams(m, spec);
       Map<String, String> options = options(m, spec, train);
       checkTemplates(m, spec, options, readerNames);
+      checkProtocol(spec, proto, m);
+      if (spec.usesValidation() && !withoutVal.isEmpty())
+        throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' selects its hyper-parameters on the"
+            + " few-shot val split, but " + String.join(", ", withoutVal) + " has no val split; give the dataset one"
+            + " (split file 'val' entries) or drop the method");
       checkMethodFits(spec, options, arch, cross, train);
       for (int s : shots == null ? List.of(16) : shots) {
         String problem = spec.planCheck().problem(spec.resolve(options), s);
@@ -190,7 +197,7 @@ public record CampaignFile(
     Map<String, String> defaults = spec.defaults();
     ai.promptline.ml.methods.MethodSpec.Recipe r = spec.recipe();
     TrainParams d;
-    if (spec.name().equals("zsclip")) {
+    if (spec.name().equals("zsclip") || spec.fitted()) { // nothing trained in epochs; fitted: test transform (0 views)
       d = new TrainParams(0, 100, 0, 0.9, 5e-4, 1, 1e-5, 0, "", 0);
     } else {
       int nCtx = defaults.containsKey("nCtx") ? Integer.parseInt(defaults.get("nCtx")) : 0;
@@ -248,6 +255,24 @@ public record CampaignFile(
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].options: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Protocols a method cannot be evaluated under: a closed-set method (a linear probe: a classifier
+   * over its training classes, no text classifier) cannot score novel classes or another dataset's.
+   */
+  private static void checkProtocol(ai.promptline.ml.methods.MethodSpec spec, String proto, Method m) {
+    if (spec.closedSet() && proto.equals(RunConfig.BASE2NOVEL))
+      throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' cannot run under protocol 'base2novel':"
+          + " it learns a classifier over its training classes and has no text classifier, so it cannot score the unseen"
+          + " novel classes; use protocol: all");
+    if (spec.closedSet() && proto.equals(RunConfig.CROSS_DATASET))
+      throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' cannot run under protocol"
+          + " 'cross-dataset': its classifier covers only the source dataset's classes (no text classifier), so it cannot"
+          + " score a target's label space; use protocol: all");
+    if (spec.fitted() && m.train() != null && !m.train().isEmpty())
+      throw new IllegalArgumentException("campaign file: methods[" + spec.name() + "]: 'train:' does not apply: the method is"
+          + " fitted (C searched on the few-shot val split), not trained in epochs; remove 'train:'");
   }
 
   /** Plan-time refusals that need the model's architecture. */

@@ -19,6 +19,11 @@ import java.util.function.Function;
  * @param vitOnly whether it prompts the ViT image tower (a ModifiedResNet cannot run it)
  * @param planCheck what the planner asks before a run exists: do these options fit this many shots
  *     per class? (see {@link PlanCheck}; {@link PlanCheck#NONE} for most methods)
+ * @param fitted whether it is a {@link FittedMethod}: fitted once on the training features and the
+ *     few-shot validation features, both through the test transform (the split stage then stores the
+ *     val items and the feature stage caches them), instead of trained by the gradient loop
+ * @param closedSet whether it classifies only its training classes (no text classifier): then it
+ *     cannot score novel or other datasets' classes, and base-to-novel and cross-dataset refuse it
  */
 public record MethodSpec(
     String name,
@@ -30,12 +35,32 @@ public record MethodSpec(
     List<Option> options,
     Recipe recipe,
     Function<MethodContext, PromptMethod> factory,
-    PlanCheck planCheck) {
+    PlanCheck planCheck,
+    boolean fitted,
+    boolean closedSet) {
 
-  /** A spec without plan-time checks. */
+  /** A method trained by the gradient loop that classifies any class list, without plan-time checks. */
   public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters, boolean vitOnly,
       List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory) {
-    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE);
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, false, false);
+  }
+
+  /** A gradient-trained method with a plan-time check of its options. */
+  public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters, boolean vitOnly,
+      List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory, PlanCheck planCheck) {
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, planCheck, false, false);
+  }
+
+  /** Without a plan-time check: a fitted and/or closed-set method (the linear probes). */
+  public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters,
+      boolean vitOnly, List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory, boolean fitted,
+      boolean closedSet) {
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, fitted, closedSet);
+  }
+
+  /** Whether the split stage stores the few-shot val items and the feature stage caches their features. */
+  public boolean usesValidation() {
+    return fitted;
   }
 
   /**
@@ -58,11 +83,27 @@ public record MethodSpec(
   public enum Input {
     /** L2-normalised frozen image features, cached once per (model, dataset, items, transform). */
     FEATURES,
+    /** The same cached frozen features, un-normalised (the image tower's output as is: linear probes). */
+    RAW_FEATURES,
     /** Decoded, augmented pixels: the method runs (and prompts) the image tower every step. */
     PIXELS;
 
     public String label() {
-      return this == FEATURES ? "features" : "image tower";
+      return switch (this) {
+        case FEATURES -> "features";
+        case RAW_FEATURES -> "raw features";
+        case PIXELS -> "image tower";
+      };
+    }
+
+    /** Whether batches come from the feature cache (features or raw features). */
+    public boolean cached() {
+      return this != PIXELS;
+    }
+
+    /** Cached (un-normalised) features as this input's batches carry them: normalised for {@link #FEATURES}. */
+    public ai.djl.ndarray.NDArray batchFeatures(ai.djl.ndarray.NDArray raw) {
+      return this == FEATURES ? Features.normalize(raw) : raw;
     }
   }
 
@@ -134,8 +175,11 @@ public record MethodSpec(
     needs.add(input.label());
     if (usesSampleIds) needs.add("sample ids");
     if (vitOnly) needs.add("ViT");
-    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-10s needs: %-22s recipe: %d epochs, batch %d, lr %s",
-        name, String.join(", ", needs), recipe.epochs(), recipe.batchSize(), recipe.lr()));
+    if (fitted) needs.add("val split");
+    String how = fitted ? "fitted (no epochs)" : String.format(Locale.ROOT, "%d epochs, batch %d, lr %s", recipe.epochs(),
+        recipe.batchSize(), recipe.lr());
+    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-10s needs: %-22s recipe: %s", name,
+        String.join(", ", needs), how));
     if (!options.isEmpty()) {
       b.append("; options: ");
       List<String> o = new ArrayList<>();

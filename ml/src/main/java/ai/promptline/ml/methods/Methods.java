@@ -67,6 +67,13 @@ public final class Methods {
             Option.integer(InstancePrompts.CANDIDATES, 2, "prompts drawn per class for every training image (its own always among its class's)"),
             Option.integer(InstancePrompts.TOP_K, 4, "at test, the most similar prompts averaged per class")),
         new Recipe(100, 32, 0.002), InstancePrompts::new, InstancePrompts::planCheck));
+    add(new MethodSpec(LinearProbe.NAME, "linear-probe CLIP, the CoOp paper's baseline (lpclip): logistic regression on raw"
+        + " features, C searched on the few-shot val split; protocol all only (no text classifier)", Input.RAW_FEATURES, false,
+        true, false, List.of(), new Recipe(0, 1, 0), LinearProbe::new, true, true));
+    add(new MethodSpec(LinearProbeRpo.NAME, "RPO's LP baseline: identity-initialised Linear(E, E) on raw features against a"
+        + " fixed prompt's text classifier; base-to-novel", Input.RAW_FEATURES, false, false, false,
+        List.of(Option.text("prompt", "A photo of a {cls_name}", "fixed prompt of the text classifier; {cls_name} stands for the class name")),
+        new Recipe(30, 32, 0.0005), LinearProbeRpo::new));
   }
 
   private Methods() {}

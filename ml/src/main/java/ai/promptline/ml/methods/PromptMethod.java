@@ -71,7 +71,10 @@ public interface PromptMethod extends AutoCloseable {
   /** A head over cached frozen features (zero-shot, CoOp, CoCoOp, linear probes). */
   @FunctionalInterface
   interface FeatureHead extends Head {
-    /** Logits {@code [B, C]} for L2-normalised image features {@code [B, E]}. */
+    /**
+     * Logits {@code [B, C]} for image features {@code [B, E]}: L2-normalised for {@code Input.FEATURES}
+     * methods, un-normalised for {@code Input.RAW_FEATURES} ones (linear probes).
+     */
     NDArray logitsOf(NDArray normalizedImageFeatures);
 
     @Override

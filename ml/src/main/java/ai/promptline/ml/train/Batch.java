@@ -10,7 +10,8 @@ import ai.djl.ndarray.NDArray;
  *     address per-image parameters with them)
  * @param labels class indices
  * @param target {@code labels} as an int tensor {@code [B]}
- * @param features L2-normalised frozen image features {@code [B, E]}, or null for a pixel source
+ * @param features frozen image features {@code [B, E]} as the method's {@code MethodSpec.Input} asks: L2-normalised
+ *     for {@code FEATURES}, un-normalised (the image tower's output) for {@code RAW_FEATURES}; null for a pixel source
  * @param pixels normalised pixels {@code [B, 3, R, R]}, or null for a feature source
  */
 public record Batch(int epoch, int[] sampleIds, int[] labels, NDArray target, NDArray features, NDArray pixels) {

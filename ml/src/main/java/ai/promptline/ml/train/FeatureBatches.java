@@ -5,13 +5,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Batches of cached frozen image features {@code [V, N, E]} (L2-normalised): epoch {@code e} reads
+ * Batches of cached frozen image features {@code [V, N, E]} (L2-normalised, or un-normalised for
+ * {@code RAW_FEATURES} methods; served as given): epoch {@code e} reads
  * augmented view {@code e mod V}; a 2-D {@code [N, E]} array is one view (test features).
  */
 public final class FeatureBatches extends LabelledBatches {
   private final NDArray features;
   private final int views;
 
+  /** @param normalizedFeatures the features as the method's batches carry them (see {@link Batch#features}) */
   public FeatureBatches(NDArray normalizedFeatures, int[] labels) {
     super(labels);
     NDArray f = normalizedFeatures.getShape().dimension() == 2 ? normalizedFeatures.expandDims(0) : normalizedFeatures;

@@ -94,7 +94,7 @@ class MethodParityTest {
     int[] targets = new int[inputs.get("targets").size()];
     for (int i = 0; i < targets.length; i++) targets[i] = inputs.get("targets").get(i).asInt();
     int[] ids = {0, 1, 2, 3};
-    NDArray f = spec.input() == MethodSpec.Input.FEATURES ? Features.normalize(clip.encodeImage(pixels)) : null;
+    NDArray f = spec.input().cached() ? spec.input().batchFeatures(clip.encodeImage(pixels)) : null;
     return new Batch(0, ids, targets, m.create(targets), f, spec.input() == MethodSpec.Input.PIXELS ? pixels : null);
   }
 
@@ -105,7 +105,7 @@ class MethodParityTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"coop", "cocoop", "maple", "ivlp", "deep-text", "vpt", "rpo", "mrpo"})
+  @ValueSource(strings = {"coop", "cocoop", "maple", "ivlp", "deep-text", "vpt", "rpo", "mrpo", "linear-probe-rpo"})
   void matchesTheReferenceForThreeSgdSteps(String name) throws Exception {
     JsonNode g = JSON.readTree(dir.resolve(name + ".json").toFile());
     try (NDManager m = manager.newSubManager(); PromptMethod method = build(name, g, m)) {

@@ -29,10 +29,19 @@ public final class Stages {
       int baseTestItems,
       int novelTestItems) {}
 
-  /** Frozen image features, content-keyed so later runs with the same key reuse them. */
+  /**
+   * Frozen image features, content-keyed so later runs with the same key reuse them. {@code val}: the
+   * few-shot validation features (test transform) of methods that select hyper-parameters on them,
+   * null otherwise (and in results written before it existed; left out of the JSON when null).
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record FeatureResult(
-      String featureKey, BlobRef train, BlobRef baseTest, BlobRef novelTest, int dim, int views, boolean cacheHit) {}
+      String featureKey, BlobRef train, BlobRef baseTest, BlobRef novelTest, int dim, int views, boolean cacheHit,
+      @JsonInclude(JsonInclude.Include.NON_NULL) BlobRef val) {
+    public FeatureResult(String featureKey, BlobRef train, BlobRef baseTest, BlobRef novelTest, int dim, int views, boolean cacheHit) {
+      this(featureKey, train, baseTest, novelTest, dim, views, cacheHit, null);
+    }
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record TrainInput(StageInput run, SplitResult split, FeatureResult features) {}
