@@ -47,9 +47,11 @@ class MethodCommandTest {
     CliRun r = CliRun.of("method", "list");
     assertEquals(0, r.code(), r.err());
     List<String> lines = r.out().strip().lines().toList();
-    assertEquals(11, lines.size(), r.out());
+    assertEquals(12, lines.size(), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("linear-probe ") && l.contains("needs: raw features, val split")
         && l.contains("recipe: fitted (no epochs)")), r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("instance ") && l.contains("needs: features, sample ids")
+        && l.contains("recipe: 100 epochs, batch 32, lr 0.002") && l.contains("candidatesPerClass=2") && l.contains("topK=4")), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("maple ") && l.contains("needs: image tower, ViT")
         && l.contains("recipe: 5 epochs, batch 4, lr 0.0035") && l.contains("depth=9")), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("cocoop ") && l.contains("needs: features")), r.out());
