@@ -64,7 +64,8 @@ class SeedCampaignsPlanTest {
     }
   }
 
-  static final Set<String> COVERED = Set.of("seed000-mrpo-table1.yaml", "cocoop-base2novel.yaml");
+  static final Set<String> COVERED = Set.of("seed000-mrpo-table1.yaml", "cocoop-base2novel.yaml", "seed002-instance-table.yaml",
+      "seed003-prismer-ablation.yaml");
 
   @Test
   void seed000_mapleAgainstMrpo_11Datasets_5Shots_3Seeds() {
@@ -82,5 +83,20 @@ class SeedCampaignsPlanTest {
     assertEquals(11 * 4 * 3, s.expand().size());
     assertEquals(Set.of("zsclip", "coop", "cocoop", "maple"), methods(s));
     assertTrue(s.expand().stream().allMatch(c -> c.shots() == 16));
+  }
+
+  @Test
+  void seed002_zeroShotLinearProbeCoOpInstance_RN50_4Shots_allClasses() {
+    CampaignSpec s = plan("seed002-instance-table.yaml");
+    assertEquals(4 * 4 * 3, s.expand().size());
+    assertEquals(Set.of("zsclip", "linear-probe", "coop", "instance"), methods(s));
+    assertEquals(Set.of("OxfordFlowers", "Caltech101", "OxfordPets", "FGVCAircraft"),
+        s.expand().stream().map(c -> c.dataset().name()).collect(Collectors.toSet()));
+    assertTrue(s.expand().stream().allMatch(c -> c.shots() == 4 && c.protocol().equals(RunConfig.ALL)));
+    RunConfig coop = s.expand().stream().filter(c -> c.method().equals("coop")).findFirst().orElseThrow();
+    assertEquals(16, coop.train().nCtx(), "CoOp's few-shot curves: 16 random context tokens");
+    assertEquals("", coop.train().ctxInit());
+    assertEquals(100, coop.train().epochs());
+    assertEquals("RN50", s.model().name());
   }
 }
