@@ -43,17 +43,27 @@ public final class CoOp implements PromptMethod {
     ClipModel clip = ctx.clip();
     TextPrompts.Layout layout = TextPrompts.layout(ctx, classes, context.prefix(), context.n());
     float scale = clip.logitScale();
+    TextCache cache = new TextCache(ctx.manager());
     return new FeatureHead() {
       @Override
       public NDArray logitsOf(NDArray f) {
+        return Features.cosineLogits(f, text(), scale);
+      }
+
+      private NDArray text() {
         NDArray prompts = TextPrompts.assemble(layout, context.ctx());
-        NDArray text = Features.normalize(clip.encodeText(TextInput.ofEmbeddings(prompts, layout.eot())));
-        return Features.cosineLogits(f, text, scale);
+        return Features.normalize(clip.encodeText(TextInput.ofEmbeddings(prompts, layout.eot())));
+      }
+
+      @Override
+      public NDArray evaluationLogits(ai.promptline.ml.train.Batch batch) {
+        return Features.cosineLogits(batch.requireFeatures(), cache.get(java.util.List.of(context.ctx()), this::text), scale);
       }
 
       @Override
       public void close() {
         layout.close();
+        cache.close();
       }
     };
   }

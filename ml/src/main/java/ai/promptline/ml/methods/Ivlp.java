@@ -96,12 +96,27 @@ public final class Ivlp implements PromptMethod {
     ClipModel clip = ctx.clip();
     TextPrompts.Layout layout = TextPrompts.layout(ctx, classes, context.prefix(), context.n());
     float scale = clip.logitScale();
+    TextCache cache = new TextCache(ctx.manager());
     return new Head() {
       @Override
       public NDArray logits(Batch batch) {
+        return logits(batch, text());
+      }
+
+      @Override
+      public NDArray evaluationLogits(Batch batch) {
+        List<NDArray> textParams = new ArrayList<>(deepText);
+        textParams.add(0, context.ctx());
+        return logits(batch, cache.get(textParams, this::text));
+      }
+
+      private NDArray text() {
         TextInput t = TextInput.ofEmbeddings(TextPrompts.assemble(layout, context.ctx()), layout.eot());
         for (int l = 1; l <= deepText.size(); l++) t = t.withReplacement(new TokenReplacement(l, 1, deepText.get(l - 1)));
-        NDArray text = Features.normalize(clip.encodeText(t));
+        return Features.normalize(clip.encodeText(t));
+      }
+
+      private NDArray logits(Batch batch, NDArray text) {
         NDArray img = visionShallow == null ? batch.requireFeatures() : Features.normalize(clip.encodeImage(vision(batch)));
         return Features.cosineLogits(img, text, scale);
       }
@@ -109,6 +124,7 @@ public final class Ivlp implements PromptMethod {
       @Override
       public void close() {
         layout.close();
+        cache.close();
       }
     };
   }

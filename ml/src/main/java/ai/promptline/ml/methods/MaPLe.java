@@ -6,6 +6,7 @@ import ai.promptline.ml.clip.TextInput;
 import ai.promptline.ml.clip.TokenReplacement;
 import ai.promptline.ml.clip.VisionInput;
 import ai.promptline.ml.train.Batch;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -62,23 +63,35 @@ public final class MaPLe implements PromptMethod {
     TextPrompts.Layout layout = TextPrompts.layout(ctx, classes, context.prefix(), context.n());
     float scale = clip.logitScale();
     int n = context.n();
+    TextCache cache = new TextCache(ctx.manager());
     return new Head() {
       @Override
       public NDArray logits(Batch batch) {
+        return Features.cosineLogits(image(batch), text(), scale);
+      }
+
+      /** The text side depends on the prompts only: once per evaluation. */
+      @Override
+      public NDArray evaluationLogits(Batch batch) {
+        return Features.cosineLogits(image(batch), cache.get(new ArrayList<>(parameters().values()), this::text), scale);
+      }
+
+      private NDArray text() {
         TextInput t = TextInput.ofEmbeddings(TextPrompts.assemble(layout, context.ctx()), layout.eot());
+        for (int l = 1; l <= coupled.deepLayers(); l++) t = t.withReplacement(new TokenReplacement(l, 1, coupled.text(l)));
+        return Features.normalize(clip.encodeText(t));
+      }
+
+      private NDArray image(Batch batch) {
         VisionInput v = VisionInput.of(batch.requirePixels()).withAppended(coupled.vision0(context.ctx()));
-        for (int l = 1; l <= coupled.deepLayers(); l++) {
-          t = t.withReplacement(new TokenReplacement(l, 1, coupled.text(l)));
-          v = v.withReplacement(new TokenReplacement(l, -n, coupled.vision(l)));
-        }
-        NDArray text = Features.normalize(clip.encodeText(t));
-        NDArray img = Features.normalize(clip.encodeImage(v));
-        return Features.cosineLogits(img, text, scale);
+        for (int l = 1; l <= coupled.deepLayers(); l++) v = v.withReplacement(new TokenReplacement(l, -n, coupled.vision(l)));
+        return Features.normalize(clip.encodeImage(v));
       }
 
       @Override
       public void close() {
         layout.close();
+        cache.close();
       }
     };
   }

@@ -51,6 +51,15 @@ public interface PromptMethod extends AutoCloseable {
     NDArray logits(Batch batch);
 
     /**
+     * The logits of a test batch ({@link ai.promptline.ml.train.Evaluator}): {@link #logits} unless a
+     * method can reuse work across test batches (parameters are fixed during an evaluation: text
+     * features of learned prompts are computed once, see {@code TextCache}).
+     */
+    default NDArray evaluationLogits(Batch batch) {
+      return logits(batch);
+    }
+
+    /**
      * The logits the training loss is computed from; the evaluation logits ({@link #logits}) unless a
      * method trains against another set of outputs (instance-wise prompts: the sampled candidate
      * prompts of every class, not the classes).

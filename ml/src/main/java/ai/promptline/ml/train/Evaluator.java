@@ -29,7 +29,7 @@ public final class Evaluator {
         for (int i = 0; i < ids.length; i++) ids[i] = start + i;
         try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
           Batch b = source.batch(0, ids, m);
-          long[] pred = head.logits(b).argMax(1).toLongArray();
+          long[] pred = head.evaluationLogits(b).argMax(1).toLongArray();
           for (int i = 0; i < pred.length; i++) if (pred[i] == b.labels()[i]) correct++;
           scope.suppressNotUsedWarning();
         }
