@@ -17,6 +17,8 @@ import java.util.function.Function;
  * @param perClassParameters whether learned tensors are tied to the training classes (then it
  *     cannot be evaluated on other label spaces: cross-dataset refuses it)
  * @param vitOnly whether it prompts the ViT image tower (a ModifiedResNet cannot run it)
+ * @param usesExperts whether it reads further frozen expert encoders ({@link MethodContext#experts()});
+ *     a run may list experts only for such a method (the planner refuses them otherwise)
  */
 public record MethodSpec(
     String name,
@@ -27,7 +29,8 @@ public record MethodSpec(
     boolean vitOnly,
     List<Option> options,
     Recipe recipe,
-    Function<MethodContext, PromptMethod> factory) {
+    Function<MethodContext, PromptMethod> factory,
+    boolean usesExperts) {
 
   /** What a method's batches carry. */
   public enum Input {
@@ -57,6 +60,12 @@ public record MethodSpec(
 
   public MethodSpec {
     options = List.copyOf(options);
+  }
+
+  /** A method that takes no expert encoders (all but {@code prismer}). */
+  public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters,
+      boolean vitOnly, List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory) {
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, false);
   }
 
   /** Default value of every option. */
@@ -108,6 +117,7 @@ public record MethodSpec(
     needs.add(input.label());
     if (usesSampleIds) needs.add("sample ids");
     if (vitOnly) needs.add("ViT");
+    if (usesExperts) needs.add("experts");
     StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-10s needs: %-22s recipe: %d epochs, batch %d, lr %s",
         name, String.join(", ", needs), recipe.epochs(), recipe.batchSize(), recipe.lr()));
     if (!options.isEmpty()) {

@@ -58,6 +58,15 @@ public final class Methods {
         true, List.of(nCtx(2), depth(9), Option.text("prompt", "a photo of a _.", "class prompt; _ stands for the class name"),
             Option.text("readout", "prompt-average", "prompt-average (RPO pairs) or cls (CLS/EOT)"), READ_ONLY_CACHE),
         new Recipe(5, 4, 0.0035), Mrpo::new));
+    add(new MethodSpec(Prismer.NAME, "residual adaptors in the frozen image tower + a resampler over frozen expert encoders (Prismer, seed 003)",
+        Input.PIXELS, false, false, true, List.of(
+            Option.text("adaptorLayers", "all", "how many of the last image-tower blocks get an adaptor (all, or 0..layers)"),
+            Option.integer("bottleneck", 0, "adaptor hidden width (0 = the block width, Prismer's d//1)"),
+            Option.integer("latents", 64, "resampler latent queries"),
+            Option.integer("resamplerDepth", 4, "resampler blocks"),
+            Option.integer("resamplerWidth", 0, "resampler width (0 = the image tower's width, as Prismer)"),
+            Option.integer("resamplerHeads", 8, "resampler attention heads (must divide the width)")),
+        new Recipe(5, 4, 0.002), Prismer::new, true));
   }
 
   private Methods() {}
