@@ -81,8 +81,14 @@ public class MethodBenchDjl {
     float lastLoss;
     long trainable;
     try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.random(cfg, 0, m)) {
-      PromptMethod method = spec.factory().apply(
-          new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0));
+      MethodContext context = new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0);
+      ClipModel expert = null;
+      if (spec.usesExperts()) { // prismer: one random expert with ViT-B/32 widths (224 px, patch 32), as the reference side
+        expert = ClipModel.random(new ClipConfig(ClipConfig.VisionKind.VIT, 512, 224, 768, layers, List.of(), 32, 12, 77, 49408, 512,
+            layers, 8), 1, m);
+        context = context.withExperts(List.of(new MethodContext.Expert("vitb32", expert)));
+      }
+      PromptMethod method = spec.factory().apply(context);
       int[] labels = new int[batch];
       int[] ids = new int[batch];
       for (int i = 0; i < batch; i++) {
@@ -120,6 +126,7 @@ public class MethodBenchDjl {
       lastLoss = loss;
       hwmSteps = vmHwmMb();
       method.close();
+      if (expert != null) expert.close();
     }
     double[] sorted = t.clone();
     Arrays.sort(sorted);

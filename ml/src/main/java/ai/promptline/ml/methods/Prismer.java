@@ -9,6 +9,7 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.promptline.ml.clip.BlockAdaptor;
 import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipModel;
+import ai.promptline.ml.clip.Numerics;
 import ai.promptline.ml.clip.VisionInput;
 import ai.promptline.ml.train.Batch;
 import java.util.ArrayList;
@@ -240,7 +241,7 @@ public final class Prismer implements PromptMethod {
     NDArray qq = Linear.linear(q, wq, b.inB().get("0:" + w)).singletonOrThrow();
     NDArray kk = Linear.linear(kv, wk, b.inB().get(w + ":" + 2 * w)).singletonOrThrow();
     NDArray vv = Linear.linear(kv, wv, b.inB().get(2 * w + ":")).singletonOrThrow();
-    qq = qq.reshape(n, lq, heads, hd).transpose(0, 2, 1, 3).mul((float) (1.0 / Math.sqrt(hd)));
+    qq = Numerics.scale(qq.reshape(n, lq, heads, hd).transpose(0, 2, 1, 3), (float) (1.0 / Math.sqrt(hd))); // never mul(Number) on a tracked tensor
     kk = kk.reshape(n, lk, heads, hd).transpose(0, 2, 3, 1);
     vv = vv.reshape(n, lk, heads, hd).transpose(0, 2, 1, 3);
     NDArray att = qq.matMul(kk).softmax(-1).matMul(vv).transpose(0, 2, 1, 3).reshape(n, lq, w);
