@@ -36,6 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from clip.model import CLIP
 from PIL import Image
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import clip
@@ -50,8 +51,6 @@ STD = (0.26862954, 0.26130258, 0.27577711)
 
 def load_compact(path, model):
     sd = load_file(path)
-    meta = {}
-    from safetensors import safe_open
     with safe_open(path, "pt") as f:
         meta = f.metadata()
     ids = sd.pop("token_embedding.ids")
@@ -234,6 +233,7 @@ def logits_of(model, clip_model, text, px):
 # ------------------------------------------------------------------------------------------ run
 
 def pixels(inputs):
+    """The test transform on the 32 x 32 images: resize/centre-crop to 32 are the identity, so ToTensor + CLIP normalisation."""
     out = []
     for name in inputs["images"]:
         img = Image.open(os.path.join(OUT, name)).convert("RGB")

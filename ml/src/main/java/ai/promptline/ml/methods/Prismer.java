@@ -235,12 +235,11 @@ public final class Prismer implements PromptMethod {
     long lk = kv.getShape().get(1);
     long w = q.getShape().get(2);
     long hd = w / heads;
-    NDArray wq = b.inW().get("0:" + w);
-    NDArray wk = b.inW().get(w + ":" + 2 * w);
-    NDArray wv = b.inW().get(2 * w + ":");
-    NDArray qq = Linear.linear(q, wq, b.inB().get("0:" + w)).singletonOrThrow();
-    NDArray kk = Linear.linear(kv, wk, b.inB().get(w + ":" + 2 * w)).singletonOrThrow();
-    NDArray vv = Linear.linear(kv, wv, b.inB().get(2 * w + ":")).singletonOrThrow();
+    NDList ws = b.inW().split(3, 0); // views (torch chunk): a cheap backward, unlike index slicing
+    NDList bs = b.inB().split(3, 0);
+    NDArray qq = Linear.linear(q, ws.get(0), bs.get(0)).singletonOrThrow();
+    NDArray kk = Linear.linear(kv, ws.get(1), bs.get(1)).singletonOrThrow();
+    NDArray vv = Linear.linear(kv, ws.get(2), bs.get(2)).singletonOrThrow();
     qq = Numerics.scale(qq.reshape(n, lq, heads, hd).transpose(0, 2, 1, 3), (float) (1.0 / Math.sqrt(hd))); // never mul(Number) on a tracked tensor
     kk = kk.reshape(n, lk, heads, hd).transpose(0, 2, 3, 1);
     vv = vv.reshape(n, lk, heads, hd).transpose(0, 2, 1, 3);
