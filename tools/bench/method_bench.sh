@@ -7,6 +7,8 @@
 # Each method runs in its own JVM and its own Python process (peak memory is per method).
 # Reference checkouts: REFERENCE_COOP, REFERENCE_MAPLE, REFERENCE_RPO, REFERENCE_DASSL (see
 # method_bench_reference.py; defaults under /tmp/refwork when present, else that column is n/a).
+# prismer has no public classification code: its reference column is the spec golden
+# tools/golden/prismer_golden.py (PyTorch), with one random expert of ViT-B/32 widths on both sides.
 # Raw JSON lines and logs: $OUT_DIR (default: a new temp dir, printed at the end).
 # Creates .venv with torch==2.7.1 on first use (tools/bench/ensure_venv.sh).
 set -euo pipefail
@@ -16,7 +18,7 @@ BATCH=${BATCH:-4}
 CLASSES=${CLASSES:-10}
 STEPS=${STEPS:-5}
 THREADS=${THREADS:-2}
-METHODS=${METHODS:-coop cocoop maple ivlp deep-text vpt rpo mrpo instance}
+METHODS=${METHODS:-coop cocoop maple ivlp deep-text vpt rpo mrpo instance prismer}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t method-bench.XXXXXX)}
 mkdir -p "$OUT_DIR"
 ./mvnw -o -q -pl ml compile dependency:build-classpath -Dmdep.outputFile=target/method-bench.cp -Dmdep.includeScope=runtime

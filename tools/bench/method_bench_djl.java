@@ -85,9 +85,15 @@ public class MethodBenchDjl {
       int shots = Integer.parseInt(System.getenv().getOrDefault("INSTANCE_SHOTS", "4"));
       int[] trainLabels = new int[Math.max(batch, classes * shots)];
       for (int i = 0; i < trainLabels.length; i++) trainLabels[i] = i % classes;
-      PromptMethod method = spec.factory().apply(
-          new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0)
-              .withTraining(new MethodContext.TrainingSet(classNames(classes), trainLabels)));
+      MethodContext context = new MethodContext(clip, ClipTokenizer.getDefault(), m, MethodOptions.of(spec, given), 0)
+          .withTraining(new MethodContext.TrainingSet(classNames(classes), trainLabels));
+      ClipModel expert = null;
+      if (spec.usesExperts()) { // prismer: one random expert with ViT-B/32 widths (224 px, patch 32), as the reference side
+        expert = ClipModel.random(new ClipConfig(ClipConfig.VisionKind.VIT, 512, 224, 768, layers, List.of(), 32, 12, 77, 49408, 512,
+            layers, 8), 1, m);
+        context = context.withExperts(List.of(new MethodContext.Expert("vitb32", expert)));
+      }
+      PromptMethod method = spec.factory().apply(context);
       int[] labels = new int[batch];
       int[] ids = new int[batch];
       for (int i = 0; i < batch; i++) {
@@ -125,6 +131,7 @@ public class MethodBenchDjl {
       lastLoss = loss;
       hwmSteps = vmHwmMb();
       method.close();
+      if (expert != null) expert.close();
     }
     double[] sorted = t.clone();
     Arrays.sort(sorted);

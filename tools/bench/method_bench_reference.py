@@ -85,6 +85,7 @@ so no file needed copying):
 """
 import importlib
 import importlib.machinery
+import importlib.util
 import inspect
 import json
 import os
@@ -94,7 +95,7 @@ import tempfile
 import time
 import types
 
-METHODS = ["coop", "cocoop", "maple", "ivlp", "deep-text", "vpt", "rpo", "mrpo", "instance"]
+METHODS = ["coop", "cocoop", "maple", "ivlp", "deep-text", "vpt", "rpo", "mrpo", "instance", "prismer"]
 REPO = {"coop": "COOP", "cocoop": "COOP", "maple": "MAPLE", "ivlp": "MAPLE", "deep-text": "MAPLE",
         "vpt": "MAPLE", "rpo": "RPO", "mrpo": "RPO"}
 DEFAULTS = {"COOP": ["/tmp/refwork/coop/CoOp"],
@@ -335,12 +336,63 @@ def mrpo_model(R, cfg, classes, clip_model, n_ctx, depth):
     return MrpoCLIP()
 
 
+def prismer_main(layers, batch, classes, steps, threads):
+    """prismer: the spec golden's PyTorch modules (see the docstring), no reference repository."""
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    import clip as clip_pkg
+    from clip.model import CLIP
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "prismer_golden.py")
+    spec = importlib.util.spec_from_file_location("prismer_golden", path)
+    G = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(G)
+    torch.manual_seed(0)
+    main_clip = CLIP(512, 224, layers, 768, 16, 77, 49408, 512, 8, layers).float().eval()
+    expert = CLIP(512, 224, layers, 768, 32, 77, 49408, 512, 8, layers).float().eval()
+    for m in (main_clip, expert):
+        for p in m.parameters():
+            p.requires_grad_(False)
+    model = G.PrismerCls(main_clip, [("vitb32", expert)], layers, 0, 64, 4, 0, 8)
+    params = model.named_trainables()
+    opt = torch.optim.SGD(list(params.values()), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    with torch.no_grad():
+        t = main_clip.encode_text(clip_pkg.tokenize(["a photo of a %s." % c for c in class_names(classes)]))
+        text = t / t.norm(dim=-1, keepdim=True)
+    g = torch.Generator().manual_seed(1)
+    images = torch.randn(batch, 3, 224, 224, generator=g)
+    labels = torch.arange(batch) % classes
+    hwm_build = vm("VmHWM")
+    hwm_reset = reset_hwm()
+    out, loss = [], None
+    for s in range(steps + 2):
+        t0 = time.perf_counter()
+        l = F.cross_entropy(G.logits_of(model, main_clip, text, images), labels)
+        opt.zero_grad()
+        l.backward()
+        opt.step()
+        loss = l.item()
+        if s >= 2:
+            out.append((time.perf_counter() - t0) * 1000)
+    hwm_steps = vm("VmHWM")
+    print(json.dumps({"impl": "reference", "method": "prismer", "layers": layers, "batch": batch, "classes": classes,
+                      "step_ms_median": round(statistics.median(out), 1), "step_ms_min": round(min(out), 1),
+                      "peak_rss_mb": round(max(hwm_build, hwm_steps), 1),
+                      "peak_rss_train_mb": round(hwm_steps, 1) if hwm_reset else None, "steps": steps,
+                      "threads": threads, "step_ms": [round(x, 1) for x in out], "loss": round(loss, 4),
+                      "trainable_params": sum(p.numel() for p in params.values()),
+                      "checkout": "tools/golden/prismer_golden.py (spec golden; no public code)"}))
+
+
 def main():
     method, layers, batch, classes, steps, threads = sys.argv[1], *map(int, sys.argv[2:7])
     if method not in METHODS:
         raise SystemExit(f"unknown method {method}; one of {METHODS}")
     if method == "instance":
         return instance_step(layers, batch, classes, steps, threads)
+    if method == "prismer":
+        return prismer_main(layers, batch, classes, steps, threads)
     key = REPO[method]
     repo, dassl = checkout(key), checkout("DASSL")
     base = {"impl": "reference", "method": method, "layers": layers, "batch": batch, "classes": classes}

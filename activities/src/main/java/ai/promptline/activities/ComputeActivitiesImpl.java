@@ -165,9 +165,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     TrainParams p = c.train();
     ActivityExecutionContext ctx = Activity.getExecutionContext();
     SplitIndex index = splitIndex(input.split());
-    try (ModelCache.Lease lease = models.acquire(c.model());
+    try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
         NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease.model(), m, trainingSet(index))) {
+        PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
       Map<String, String> env = Provenance.environment(m);
       if (method instanceof FittedMethod fitted) return fit(run, input, index, fitted, m, env, started);
       if (method.parameters().isEmpty() || p.epochs() == 0)
@@ -205,7 +205,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       PromptTrainer.Settings settings = new PromptTrainer.Settings(p.epochs(), p.batchSize(),
           new LrSchedule(p.lr(), p.epochs(), p.warmupEpochs(), p.warmupLr()), p.momentum(), p.weightDecay(), c.seed());
       PromptTrainer.Outcome out;
-      try (BatchSource source = trainSource(c, input, index, lease.model(), labels, m)) {
+      try (BatchSource source = trainSource(c, input, index, lease.model(0), labels, m)) {
         out = PromptTrainer.train(method, classes, source, settings, resume, listener);
       } catch (PromptTrainer.DivergedException e) {
         throw Failures.invalidInput(e.getMessage(), e);
@@ -308,12 +308,12 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StageInput run = input.run();
     RunConfig c = run.config();
     SplitIndex index = splitIndex(input.split());
-    try (ModelCache.Lease lease = models.acquire(c.model());
+    try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
         NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease.model(), m, trainingSet(index))) {
+        PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
       loadTrained(method, input.trained(), m);
       Path root = Path.of(index.imageRoot());
-      ClipModel clip = lease.model();
+      ClipModel clip = lease.model(0);
       Evaluator.Accuracy base = accuracy(c, method, clip, new ClassSet(index.baseClasses(), index.template(), index.dataset()), input.features().baseTest(),
           index.baseTest(), root, m);
       Evaluator.Accuracy novel = index.novelTest().isEmpty() ? new Evaluator.Accuracy(0, 0)
@@ -336,10 +336,10 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StageInput run = input.run();
     RunConfig c = run.config();
     TargetIndex index = TargetIndex.fromJson(backends.store().get(input.split().index()));
-    try (ModelCache.Lease lease = models.acquire(c.model());
+    try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
         NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease.model(), m, null)) {
-      ClipModel clip = lease.model();
+        PromptMethod method = newMethod(c, lease, m, null)) {
+      ClipModel clip = lease.model(0);
       BlobRef ref = null;
       if (spec(c).input().cached()) {
         Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
@@ -413,10 +413,16 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     return new MethodContext.TrainingSet(index.baseClasses(), index.train().stream().mapToInt(SplitIndex.Item::label).toArray());
   }
 
-  private static PromptMethod newMethod(RunConfig c, ClipModel clip, NDManager m, MethodContext.TrainingSet training) {
+  /**
+   * The run's method over its leased models: the main CLIP ({@code models.model(0)}) and, in the
+   * order the run lists them, its experts.
+   */
+  private static PromptMethod newMethod(RunConfig c, ModelCache.Leases models, NDManager m, MethodContext.TrainingSet training) {
+    List<MethodContext.Expert> experts = new ArrayList<>();
+    for (int i = 0; i < c.experts().size(); i++) experts.add(new MethodContext.Expert(c.experts().get(i).name(), models.model(i + 1)));
     try {
-      return Methods.create(c.method(),
-          new MethodContext(clip, ClipTokenizer.getDefault(), m, options(c), c.seed()).withTraining(training));
+      return Methods.create(c.method(), new MethodContext(models.model(0), ClipTokenizer.getDefault(), m, options(c), c.seed())
+          .withTraining(training).withExperts(experts));
     } catch (IllegalArgumentException e) {
       throw Failures.invalidInput(e.getMessage(), e);
     }

@@ -43,7 +43,45 @@ public final class ModelCache implements AutoCloseable {
         if (closed) return;
         closed = true;
         entry.leases--;
-        evictUnused(keepLoaded);
+        evictUnused(keep());
+      }
+    }
+  }
+
+  /**
+   * Leases of several models taken together (a run's main model and its experts): all or none are
+   * held, and {@link #close} releases them together, so none of them is evicted while the run
+   * computes.
+   */
+  public final class Leases implements AutoCloseable {
+    private final java.util.List<Lease> leases;
+
+    private Leases(java.util.List<Lease> leases) {
+      this.leases = java.util.List.copyOf(leases);
+    }
+
+    /** The models in the order they were asked for. */
+    public java.util.List<ClipModel> models() {
+      return leases.stream().map(Lease::model).toList();
+    }
+
+    public ClipModel model(int i) {
+      return leases.get(i).model();
+    }
+
+    public int size() {
+      return leases.size();
+    }
+
+    @Override
+    public void close() {
+      synchronized (ModelCache.this) {
+        for (Lease l : leases) {
+          if (l.closed) continue;
+          l.closed = true;
+          l.entry.leases--;
+        }
+        evictUnused(keep());
       }
     }
   }
@@ -65,6 +103,8 @@ public final class ModelCache implements AutoCloseable {
   }
 
   private final int keepLoaded;
+  /** The most models one {@link #acquireAll} has held: a run with experts keeps all of them loaded. */
+  private int largestGroup = 1;
   /** Access-ordered: iteration starts at the least recently used model. */
   private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(8, 0.75f, true);
 
@@ -84,15 +124,44 @@ public final class ModelCache implements AutoCloseable {
    * first closes unused models beyond {@code keepLoaded - 1}, so memory is freed before it is needed.
    */
   public synchronized Lease acquire(ModelRef ref) {
-    String key = ref.weights() + "@" + ref.sha256() + "@" + ref.precision();
+    String key = key(ref);
     Entry e = entries.get(key);
     if (e == null) {
-      evictUnused(Math.max(0, keepLoaded - 1));
+      evictUnused(Math.max(0, keep() - 1));
       e = load(ref);
       entries.put(key, e);
     }
     e.leases++;
     return new Lease(e);
+  }
+
+  /**
+   * Leases every model of {@code refs} (e.g. {@code RunConfig#frozenModels()}), loading and
+   * verifying those not in memory. A model listed twice is leased twice (one entry). When one fails
+   * to load, the leases already taken are released and the failure is rethrown. Unused models are
+   * kept up to the larger of {@code keepLoaded} and the largest group leased so far, so consecutive
+   * runs with the same experts do not reload them.
+   */
+  public synchronized Leases acquireAll(java.util.List<ModelRef> refs) {
+    largestGroup = Math.max(largestGroup, refs.size());
+    Lease[] taken = new Lease[refs.size()];
+    try {
+      // members already in memory first, so loading the others never evicts one of them
+      for (int i = 0; i < taken.length; i++) if (entries.containsKey(key(refs.get(i)))) taken[i] = acquire(refs.get(i));
+      for (int i = 0; i < taken.length; i++) if (taken[i] == null) taken[i] = acquire(refs.get(i));
+    } catch (RuntimeException e) {
+      new Leases(java.util.Arrays.stream(taken).filter(java.util.Objects::nonNull).toList()).close();
+      throw e;
+    }
+    return new Leases(java.util.List.of(taken));
+  }
+
+  private int keep() {
+    return keepLoaded == 0 ? 0 : Math.max(keepLoaded, largestGroup);
+  }
+
+  private static String key(ModelRef ref) {
+    return ref.weights() + "@" + ref.sha256() + "@" + ref.precision();
   }
 
   /** Models currently in memory (leased or kept). */
@@ -118,7 +187,7 @@ public final class ModelCache implements AutoCloseable {
     if (ref.sha256() != null && !ref.sha256().isBlank()) {
       String actual = sha256(path);
       if (!actual.equals(ref.sha256()))
-        throw Failures.invalidInput("weights " + path + " have sha256 " + actual + " but the campaign expects "
+        throw Failures.invalidInput("weights of model '" + ref.name() + "' " + path + " have sha256 " + actual + " but the campaign expects "
             + ref.sha256() + "; point --weights at the file the campaign was planned with", null);
     }
     NDManager manager = NDManager.newBaseManager();

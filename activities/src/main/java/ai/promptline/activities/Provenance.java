@@ -7,6 +7,24 @@ import java.util.Map;
 public final class Provenance {
   private Provenance() {}
 
+  /**
+   * Every frozen model a run computed with, in order: the main CLIP ({@code role: model}) and each
+   * expert ({@code role: expert}), with name, sha256 and precision (no machine-local path).
+   */
+  public static java.util.List<Map<String, String>> frozenModels(ai.promptline.workflows.model.RunConfig config) {
+    java.util.List<Map<String, String>> out = new java.util.ArrayList<>();
+    java.util.List<ai.promptline.workflows.model.ModelRef> all = config.frozenModels();
+    for (int i = 0; i < all.size(); i++) {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("role", i == 0 ? "model" : "expert");
+      m.put("name", all.get(i).name());
+      m.put("sha256", all.get(i).sha256());
+      m.put("precision", all.get(i).precision());
+      out.add(m);
+    }
+    return out;
+  }
+
   /** Git commit of the code (set by the launcher), or "unknown". */
   public static String codeVersion() {
     String v = System.getProperty("promptline.git.commit");

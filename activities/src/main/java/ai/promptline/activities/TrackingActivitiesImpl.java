@@ -135,11 +135,14 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
   /**
    * The run config flattened into MLflow params (the full config, so runs can be filtered by any of
    * it). Cross-dataset targets become {@code targets} (names in order) and
-   * {@code target.<name>.fingerprint}; their roots, like the dataset's, are machine-local.
+   * {@code target.<name>.fingerprint}; their roots, like the dataset's, are machine-local. Experts
+   * become {@code experts} (names in order) and {@code expert.<name>.sha256} (and {@code .precision});
+   * their paths are machine-local too.
    */
   static Map<String, String> params(RunConfig c) {
     Map<String, Object> tree = JSON.convertValue(c, Map.class);
     tree.remove("targets");
+    tree.remove("experts");
     Map<String, String> out = new TreeMap<>();
     flatten("", tree, out);
     out.remove("dataset.root");
@@ -147,6 +150,13 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     if (!c.targets().isEmpty()) {
       out.put("targets", String.join(",", c.targets().stream().map(DatasetRef::name).toList()));
       for (DatasetRef t : c.targets()) out.put("target." + t.name() + ".fingerprint", String.valueOf(t.fingerprint()));
+    }
+    if (!c.experts().isEmpty()) {
+      out.put("experts", String.join(",", c.experts().stream().map(ai.promptline.workflows.model.ModelRef::name).toList()));
+      for (var e : c.experts()) {
+        out.put("expert." + e.name() + ".sha256", String.valueOf(e.sha256()));
+        out.put("expert." + e.name() + ".precision", e.precision());
+      }
     }
     return out;
   }
@@ -208,6 +218,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     p.put("features", in.features());
     p.put("prompt", in.trained() == null ? null : in.trained().prompt());
     p.put("modelSha256", in.run().config().model().sha256());
+    p.put("frozenModels", Provenance.frozenModels(in.run().config())); // the main model and every expert
     p.put("eval", in.eval());
     p.put("codeVersion", Provenance.codeVersion());
     p.put("pipelineVersion", ContentKeys.PIPELINE_VERSION);

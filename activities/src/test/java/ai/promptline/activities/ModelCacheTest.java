@@ -103,4 +103,46 @@ class ModelCacheTest {
     assertEquals(ContentKeys.sha256Hex("a\nb"), ModelCache.key("a", "b"));
     assertTrue(!ModelCache.key("ab", "c").equals(ModelCache.key("a", "bc")));
   }
+
+  /**
+   * A run's main model and its experts are leased together: none is evicted while the group is
+   * held, the group is released together, a failing member releases the others, and the group stays
+   * loaded for the next run with the same models.
+   */
+  @Test
+  void aGroupLease_holdsEveryModel_releasesThemTogether_andKeepsTheGroupLoaded() throws Exception {
+    Path a = writeTiny("a.safetensors", 1);
+    Path b = writeTiny("b.safetensors", 2);
+    Path c = writeTiny("c.safetensors", 3);
+    ModelRef refA = new ModelRef("main", a.toString(), ModelCache.sha256(a));
+    ModelRef refB = new ModelRef("expert", b.toString(), ModelCache.sha256(b));
+    ModelRef refC = new ModelRef("other", c.toString(), ModelCache.sha256(c));
+    try (ModelCache cache = new ModelCache(1)) {
+      ClipModel first;
+      try (ModelCache.Leases group = cache.acquireAll(java.util.List.of(refA, refB))) {
+        assertEquals(2, group.size());
+        assertNotSame(group.model(0), group.model(1));
+        first = group.model(1);
+        try (ModelCache.Lease other = cache.acquire(refC)) {
+          assertEquals(3, cache.loaded(), "leased models are never evicted to load another");
+          assertTrue(group.model(0).weights().size() > 0, "still open");
+        }
+      }
+      assertEquals(2, cache.loaded(), "the group stays loaded for the next run with the same models");
+      try (ModelCache.Leases again = cache.acquireAll(java.util.List.of(refA, refB))) {
+        assertSame(first, again.model(1), "expert reused, not reloaded");
+      }
+      ModelRef bad = new ModelRef("RN50", b.toString(), "0000");
+      ApplicationFailure wrong = assertThrows(ApplicationFailure.class, () -> cache.acquireAll(java.util.List.of(refA, bad)));
+      assertTrue(wrong.getOriginalMessage().contains("model 'RN50'") && wrong.getOriginalMessage().contains("0000"),
+          wrong.getOriginalMessage());
+      try (ModelCache.Lease solo = cache.acquire(refC)) {
+        assertEquals(2, cache.loaded(), "the failed group released its main model: it could be evicted");
+      }
+      ModelCache.Leases held = cache.acquireAll(java.util.List.of(refA, refB));
+      held.close();
+      held.close(); // idempotent
+      assertThrows(IllegalStateException.class, () -> held.model(0));
+    }
+  }
 }

@@ -156,6 +156,42 @@ class TrackingActivitiesImplTest {
     }
   }
 
+  private static RunConfig prismerConfig() {
+    return new RunConfig(new DatasetRef("synthetic", "/mnt/data", "fp-s"), new ModelRef("ViT-B/16", "/home/me/w/ViT-B-16.pt", "sha-main"),
+        "prismer", 4, 1, "base2novel", TrainParams.coopDefaults(2), List.of(), Map.of(),
+        List.of(new ModelRef("RN50", "/home/me/w/RN50.pt", "sha-rn50"), new ModelRef("ViT-L/14", "/home/me/w/L14.pt", "sha-l14", "fp16")));
+  }
+
+  /** Every frozen model of a run is in its MLflow params and its provenance.json, by name and hash, never by path. */
+  @Test
+  void expertsAreListedInParamsAndProvenance_withoutTheirPaths() throws Exception {
+    Map<String, String> p = TrackingActivitiesImpl.params(prismerConfig());
+    assertEquals("RN50,ViT-L/14", p.get("experts"));
+    assertEquals("sha-rn50", p.get("expert.RN50.sha256"));
+    assertEquals("fp16", p.get("expert.ViT-L/14.precision"));
+    assertFalse(p.values().stream().anyMatch(v -> v.contains("/home/me")), p.toString());
+    assertFalse(TrackingActivitiesImpl.params(config()).containsKey("experts"));
+    FileTracker tracker = new FileTracker(dir.resolve("mlruns"));
+    LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));
+    TrackingActivitiesImpl a = new TrackingActivitiesImpl(new Backends(store, tracker, new SimpleMeterRegistry()));
+    String parent = tracker.createRun(tracker.experimentId("promptline"), "campaign:c", Map.of());
+    String id = a.startRun("PR", prismerConfig(), parent, "wf-1");
+    BlobRef index = store.put("runs/PR/split.json", "{}".getBytes(StandardCharsets.UTF_8));
+    a.logRun(new Stages.LogInput(new Stages.StageInput("PR", prismerConfig(), id),
+        new Stages.SplitResult(index, "fp-s", "a photo of a {}.", List.of("a"), List.of("b"), 4, 10, 10),
+        new Stages.FeatureResult("fk", null, null, null, 32, 1, true), new Stages.TrainResult(null, 0, 0, 0, 0, 0),
+        new EvalResult(80, 60, EvalResult.harmonicMean(80, 60), 10, 10)));
+    com.fasterxml.jackson.databind.JsonNode prov = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tracker.artifact(id, "provenance.json")).get("frozenModels");
+    assertEquals(3, prov.size(), prov.toString());
+    assertEquals("model", prov.get(0).get("role").asText());
+    assertEquals("sha-main", prov.get(0).get("sha256").asText());
+    assertEquals("expert", prov.get(1).get("role").asText());
+    assertEquals("RN50", prov.get(1).get("name").asText());
+    assertEquals("sha-l14", prov.get(2).get("sha256").asText());
+    assertEquals("fp16", prov.get(2).get("precision").asText());
+  }
+
   @Test
   void resultRecordsWrittenBeforeTargetsExisted_readWithoutTargets() {
     LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));

@@ -117,9 +117,15 @@ public final class MethodCommand implements Runnable {
     @Option(names = "--option", description = "any other method option, NAME=VALUE (e.g. nCtxVision=2, depthVision=3, readout=cls)")
     Map<String, String> extra = new LinkedHashMap<>();
 
+    @Option(names = "--expert", description = "a frozen expert model for methods that read experts (prismer), NAME=CHECKPOINT;"
+        + " repeat for several, in order")
+    Map<String, Path> experts = new LinkedHashMap<>();
+
     @Override
     public Integer call() throws Exception {
       MethodSpec ms = Methods.spec(method);
+      if (!experts.isEmpty() && !ms.usesExperts())
+        throw new IllegalArgumentException("method '" + method + "' takes no expert models; drop --expert");
       Map<String, String> given = new LinkedHashMap<>();
       if (nCtx != null) given.put("nCtx", String.valueOf(nCtx));
       if (ctxInit != null) given.put("ctxInit", ctxInit);
@@ -135,9 +141,22 @@ public final class MethodCommand implements Runnable {
       for (int t : targets) {
         if (t < 0 || t >= names.size()) throw new IllegalArgumentException("target " + t + " is not a class index 0.." + (names.size() - 1));
       }
-      try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.load(weights, m);
-          PromptMethod pm = ms.factory().apply(new MethodContext(clip, ClipTokenizer.getDefault(), m, options, seed)
-              .withTraining(new MethodContext.TrainingSet(names, targets.stream().mapToInt(Integer::intValue).toArray())))) {
+      try (NDManager m = NDManager.newBaseManager(); ClipModel clip = ClipModel.load(weights, m)) {
+        List<MethodContext.Expert> ex = new java.util.ArrayList<>();
+        for (Map.Entry<String, Path> e : experts.entrySet()) ex.add(new MethodContext.Expert(e.getKey(), ClipModel.load(e.getValue(), m)));
+        try (PromptMethod pm = ms.factory().apply(new MethodContext(clip, ClipTokenizer.getDefault(), m, options, seed).withExperts(ex)
+            .withTraining(new MethodContext.TrainingSet(names, targets.stream().mapToInt(Integer::intValue).toArray())))) {
+          probe(pm, ms, clip, m);
+        } finally {
+          ex.forEach(e -> e.model().close());
+        }
+      }
+      return 0;
+    }
+
+    private void probe(PromptMethod pm, MethodSpec ms, ClipModel clip, NDManager m) throws Exception {
+      List<String> names = Arrays.stream(classes.split(",")).map(String::trim).toList();
+      {
         if (init != null) pm.loadStateDict(TensorFiles.read(init, m));
         int size = clip.config().imageResolution();
         Transforms.ImageTransform t = Transforms.test(size);
@@ -173,7 +192,6 @@ public final class MethodCommand implements Runnable {
         out.println(json.writeValueAsString(root));
         out.flush();
       }
-      return 0;
     }
   }
 }

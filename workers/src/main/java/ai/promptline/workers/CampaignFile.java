@@ -43,6 +43,8 @@ import java.util.Map;
  *     train: {epochs: 200, batchSize: 32, lr: 0.002}
  *   - name: maple                       # gets MaPLe's reference recipe (5 epochs, batch 4, lr 0.0035)
  *     options: {depth: 9, nCtx: 2}      # method options, see `promptline method list`
+ *   - name: prismer                     # further frozen expert encoders (methods that take them only)
+ *     experts: [{name: RN50, weights: /models/RN50.pt, sha256: ...}]
  * shots: [16]
  * seeds: [1, 2, 3]
  * </pre>
@@ -78,9 +80,13 @@ public record CampaignFile(
    * {@code ctxInit}, {@code depth}, {@code k}, ...; the text context may also be given under
    * {@code train} as before).
    */
-  public record Method(String name, Map<String, Object> train, Map<String, Object> options) {
+  public record Method(String name, Map<String, Object> train, Map<String, Object> options, List<Model> experts) {
     public Method(String name, Map<String, Object> train) {
-      this(name, train, null);
+      this(name, train, null, null);
+    }
+
+    public Method(String name, Map<String, Object> train, Map<String, Object> options) {
+      this(name, train, options, null);
     }
   }
 
@@ -181,7 +187,7 @@ public record CampaignFile(
         String problem = spec.planCheck().problem(spec.resolve(options), s);
         if (problem != null) throw new IllegalArgumentException("campaign file: " + problem);
       }
-      ms.add(new MethodSpec(m.name(), train, options));
+      ms.add(new MethodSpec(m.name(), train, options, experts(m, spec, base, arch, vars)));
     }
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
         new ModelRef(require(model.name(), "model.name"), weights.toString(), sha, model.precision()), ms,
@@ -275,6 +281,52 @@ public record CampaignFile(
           + " fitted (C searched on the few-shot val split), not trained in epochs; remove 'train:'");
   }
 
+  /**
+   * A method's expert models, verified like the main model: the method must take experts, every
+   * weights file must exist and match the sha256 the file gives (recorded into the run config
+   * either way, so every worker verifies the same bytes), and an expert must take the main model's
+   * input resolution (experts run on the main model's pixels).
+   */
+  static List<ModelRef> experts(Method m, ai.promptline.ml.methods.MethodSpec spec, Path base, ClipConfig arch,
+      java.util.function.Function<String, String> vars) {
+    if (m.experts() == null || m.experts().isEmpty()) return List.of();
+    String at = "campaign file: methods[" + m.name() + "].experts";
+    if (!spec.usesExperts()) {
+      List<String> takers = Methods.all().stream().filter(ai.promptline.ml.methods.MethodSpec::usesExperts)
+          .map(ai.promptline.ml.methods.MethodSpec::name).toList();
+      throw new IllegalArgumentException(at + ": method '" + m.name() + "' takes no expert models; remove 'experts:' or use a "
+          + "method that reads them (" + String.join(", ", takers) + ")");
+    }
+    List<ModelRef> out = new ArrayList<>();
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (Model e : m.experts()) {
+      if (e == null) throw new IllegalArgumentException(at + ": an entry is empty; give {name: ..., weights: ...}");
+      String name = require(e.name(), "methods[" + m.name() + "].experts[].name");
+      if (!names.add(name)) throw new IllegalArgumentException(at + ": expert '" + name + "' is listed twice; give every expert its own name");
+      String field = "methods[" + m.name() + "].experts[" + name + "].weights";
+      Path weights = base.resolve(expand(require(e.weights(), field), field, vars)).normalize();
+      String where = at + "[" + name + "].weights: " + weights;
+      if (!Files.isRegularFile(weights) && !Files.isDirectory(weights))
+        throw new IllegalArgumentException(where + " does not exist; give the path of the expert's CLIP checkpoint");
+      String sha = ModelCache.sha256(weights);
+      if (e.sha256() != null && !e.sha256().equalsIgnoreCase(sha))
+        throw new IllegalArgumentException(where + " has sha256 " + sha + ", the campaign file expects " + e.sha256()
+            + "; point weights at the file the hash was taken from, or update sha256 (omit it to record the file's hash)");
+      ClipConfig ex;
+      try {
+        ex = ClipCheckpoints.config(weights);
+      } catch (IOException | IllegalArgumentException x) {
+        throw new IllegalArgumentException(where + ": " + x.getMessage(), x);
+      }
+      if (arch != null && ex.imageResolution() != arch.imageResolution())
+        throw new IllegalArgumentException(at + "[" + name + "]: the expert takes " + ex.imageResolution() + " px images but the main model "
+            + arch.imageResolution() + " px; experts run on the main model's pixels: use an expert checkpoint with input resolution "
+            + arch.imageResolution() + " (e.g. the same family at that size)");
+      out.add(new ModelRef(name, weights.toString(), sha, e.precision()));
+    }
+    return out;
+  }
+
   /** Plan-time refusals that need the model's architecture. */
   private static void checkMethodFits(ai.promptline.ml.methods.MethodSpec spec, Map<String, String> options, ClipConfig arch,
       boolean cross, TrainParams train) {
@@ -288,6 +340,12 @@ public record CampaignFile(
           + " exist for a target's classes; cross-dataset evaluation needs a method whose prompt applies to any class list");
     }
     Map<String, String> all = spec.resolve(options);
+    if (all.containsKey("adaptorLayers") && !all.get("adaptorLayers").trim().equals("all")) {
+      String v = all.get("adaptorLayers").trim();
+      if (!v.matches("\\d+") || Integer.parseInt(v) > arch.visionLayers())
+        throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' option adaptorLayers=" + v
+            + " must be 'all' or between 0 and the model's " + arch.visionLayers() + " image-tower layers (" + ClipArchitectures.describe(arch) + ")");
+    }
     for (String key : new String[] {"depth", "depthVision"}) {
       if (!all.containsKey(key)) continue;
       int depth = Integer.parseInt(all.get(key));

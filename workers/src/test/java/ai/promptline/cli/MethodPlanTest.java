@@ -70,7 +70,7 @@ class MethodPlanTest {
   @Test
   void methodsThatCannotRunAreRefusedWithTheReason() {
     IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> plan("[{name: mapel}]", assets.weights()));
-    assertTrue(unknown.getMessage().contains("unknown method 'mapel'; known methods: cocoop, coop, deep-text, instance, ivlp, linear-probe, linear-probe-rpo, maple, mrpo, rpo, vpt, zsclip"),
+    assertTrue(unknown.getMessage().contains("unknown method 'mapel'; known methods: cocoop, coop, deep-text, instance, ivlp, linear-probe, linear-probe-rpo, maple, mrpo, prismer, rpo, vpt, zsclip"),
         unknown.getMessage());
     IllegalArgumentException option = assertThrows(IllegalArgumentException.class,
         () -> plan("[{name: maple, options: {k: 3}}]", assets.weights()));

@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every registered method in one real campaign (Temporal's test environment, the real activities,
  * the demo dataset and tiny CLIP): each run finishes, trained methods log a loss that goes down,
- * and pixel methods (MaPLe, IVLP, VPT, RPO, MRPO) train and evaluate on images, not cached features.
- * ({@code linear-probe} has no text classifier, so base-to-novel refuses it: {@code LinearProbeWorkflowTest}.)
+ * and pixel methods (MaPLe, IVLP, VPT, RPO, MRPO, Prismer with one expert) train and evaluate on images, not cached
+ * features. ({@code linear-probe} has no text classifier, so base-to-novel refuses it: {@code LinearProbeWorkflowTest}.)
  */
 class AllMethodsWorkflowTest {
   @TempDir static Path dir;
@@ -49,7 +49,9 @@ class AllMethodsWorkflowTest {
         new CampaignFile.Method("vpt", train, Map.of("nCtxVision", 2, "depthVision", 2)),
         new CampaignFile.Method("rpo", train, Map.of("k", 2)),
         new CampaignFile.Method("mrpo", train, Map.of("depth", 2)),
-        new CampaignFile.Method("linear-probe-rpo", Map.of("epochs", 4, "batchSize", 4, "lr", 0.0005, "augViews", 2)));
+        new CampaignFile.Method("linear-probe-rpo", Map.of("epochs", 4, "batchSize", 4, "lr", 0.0005, "augViews", 2)),
+        new CampaignFile.Method("prismer", train, Map.of("latents", 8, "resamplerDepth", 2),
+            List.of(new CampaignFile.Model("demo-expert", assets.weights().toString(), null)))); // the demo CLIP as its own expert
     CampaignSpec spec = new CampaignFile("all-methods", "all-methods",
         new CampaignFile.Model("tiny-clip-scenes", assets.weights().toString(), null),
         List.of(new CampaignFile.Dataset(DemoAssets.DATASET, assets.datasetRoot().toString())),

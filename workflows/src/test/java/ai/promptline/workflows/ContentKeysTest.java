@@ -189,6 +189,40 @@ class ContentKeysTest {
     assertTrue(e.getMessage().contains("is the source dataset"), e.getMessage());
   }
 
+  static RunConfig withExperts(List<ModelRef> experts) {
+    return new RunConfig(new DatasetRef("EuroSAT", "/data", "fp1"), new ModelRef("ViT-B/16", "/w/vit.pt", "abc"),
+        "coop", 16, 1, "base2novel", TrainParams.coopDefaults(200), List.of(), Map.of(), experts);
+  }
+
+  /**
+   * Experts enter the run key by name, sha256 and non-fp32 precision (not their path), in order;
+   * without experts the key is the pinned one of configs written before experts existed.
+   */
+  @Test
+  void experts_enterTheKeyByContent_andNoExpertsKeepTheOldKey() {
+    String pinned = "435f0f3c800f140c3e16e25f0215bf2f1b97fdeecd52c08752fe9bc72bc32bc5";
+    assertEquals(pinned, ContentKeys.runKey(withExperts(List.of())));
+    assertEquals(pinned, ContentKeys.runKey(withExperts(null)));
+    ModelRef rn = new ModelRef("RN50", "/models/RN50.pt", "sha-rn");
+    ModelRef vit = new ModelRef("ViT-L/14", "/models/L14.pt", "sha-l14");
+    String one = ContentKeys.runKey(withExperts(List.of(rn)));
+    assertNotEquals(pinned, one);
+    assertEquals(one, ContentKeys.runKey(withExperts(List.of(new ModelRef("RN50", "/elsewhere/rn50.pt", "sha-rn")))), "path is machine-local");
+    assertNotEquals(one, ContentKeys.runKey(withExperts(List.of(new ModelRef("RN50", "/models/RN50.pt", "other")))), "sha256 counts");
+    assertNotEquals(one, ContentKeys.runKey(withExperts(List.of(rn.withPrecision("fp16")))), "precision counts");
+    assertNotEquals(ContentKeys.runKey(withExperts(List.of(rn, vit))), ContentKeys.runKey(withExperts(List.of(vit, rn))), "order counts");
+    String campaign = ContentKeys.campaignKey(spec(1, 0));
+    CampaignSpec s = spec(1, 0);
+    CampaignSpec withEx = new CampaignSpec(s.name(), s.experiment(), s.datasets(), s.model(),
+        List.of(new CampaignSpec.MethodSpec("zsclip", TrainParams.coopDefaults(0)),
+            new CampaignSpec.MethodSpec("coop", TrainParams.coopDefaults(2), Map.of(), List.of(rn))),
+        s.shots(), s.seeds(), s.protocol(), 1, 0);
+    assertNotEquals(campaign, ContentKeys.campaignKey(withEx));
+    assertEquals(List.of(rn), withEx.expand().get(s.seeds().size()).experts(), "runs carry their method's experts");
+    var e = assertThrows(IllegalArgumentException.class, () -> withExperts(List.of(rn, new ModelRef("RN50", "/x", "y"))));
+    assertTrue(e.getMessage().contains("expert 'RN50' is listed twice"), e.getMessage());
+  }
+
   static CampaignSpec crossDatasetSpec(DatasetRef... targets) {
     return new CampaignSpec("xd", "exp", List.of(new DatasetRef("EuroSAT", "/d", "f")), new ModelRef("m", "/w", "s"),
         List.of(new CampaignSpec.MethodSpec("coop", TrainParams.coopDefaults(2))), List.of(16), List.of(1),

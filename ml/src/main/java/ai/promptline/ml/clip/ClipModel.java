@@ -408,6 +408,22 @@ public final class ClipModel implements AutoCloseable {
     }
   }
 
+  /**
+   * The image tower's output tokens {@code [N, T, C]} (fp32), for methods that read a frozen
+   * encoder's token grid instead of its pooled feature (Prismer's experts): ViT → every token
+   * after the last block and {@code ln_post}, {@code [N, 1+g², W]}, before {@code proj}; ModifiedResNet
+   * → the final feature map {@code [N, H·W, C]}, before attention pooling. Their width is
+   * {@code config().visionTokenWidth()}.
+   */
+  public NDArray encodeImageTokens(NDArray pixels) {
+    NDManager caller = pixels.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      NDArray out = Numerics.cast(vision.tokens(toModelDtype(pixels, scope), scope), DataType.FLOAT32);
+      out.attach(caller);
+      return out;
+    }
+  }
+
   /** Heads of the ViT image transformer (needed to build 3-D masks); attention-pool heads for RN. */
   public int visionHeads() {
     return config.visionHeads();

@@ -110,7 +110,19 @@ final class ModifiedResNetTower implements VisionTower {
         || in.readout() != null || in.adaptor() != BlockAdaptor.NONE) {
       throw new UnsupportedOperationException("prompt hooks are only supported by the ViT image tower");
     }
-    NDArray pixels = in.pixels();
+    return attentionPool(featureMap(in.pixels(), scope));
+  }
+
+  /** The final feature map as tokens {@code [N, HW, C]} (before attention pooling). */
+  @Override
+  public NDArray tokens(NDArray pixels, ai.djl.ndarray.NDManager scope) {
+    NDArray x = featureMap(pixels, scope);
+    Shape s = x.getShape();
+    return x.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).transpose(0, 2, 1);
+  }
+
+  /** Stem and the four stages: {@code [N, C, H, W]}. */
+  private NDArray featureMap(NDArray pixels, ai.djl.ndarray.NDManager scope) {
     Shape ps = pixels.getShape();
     int r = cfg.imageResolution();
     if (ps.dimension() != 4 || ps.get(1) != 3 || ps.get(2) != r || ps.get(3) != r) {
@@ -133,7 +145,7 @@ final class ModifiedResNetTower implements VisionTower {
       }
       x = Activation.relu(num.round(out.add(identity)));
     }
-    return attentionPool(x);
+    return x;
   }
 
   private NDArray attentionPool(NDArray x) {

@@ -83,6 +83,13 @@ final class VisionTransformerTower implements VisionTower {
     return num.round(num.round(Transformer.layerNorm(rows, lnPostW, lnPostB)).matMul(proj));
   }
 
+  /** CLS + patch tokens after the last block and ln_post, {@code [N, 1+g², W]} (no proj). */
+  @Override
+  public NDArray tokens(NDArray pixels, ai.djl.ndarray.NDManager scope) {
+    NDArray x = transformer.forward(embed(VisionInput.of(pixels), scope), AttentionMasks.NONE, List.of(), BlockAdaptor.NONE);
+    return num.round(Transformer.layerNorm(x, lnPostW, lnPostB));
+  }
+
   /** Patches, CLS, positional embedding, appended prompts, ln_pre. */
   private NDArray embed(VisionInput in, ai.djl.ndarray.NDManager scope) {
     NDArray pixels = in.pixels();

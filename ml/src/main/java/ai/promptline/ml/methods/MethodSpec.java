@@ -24,6 +24,8 @@ import java.util.function.Function;
  *     val items and the feature stage caches them), instead of trained by the gradient loop
  * @param closedSet whether it classifies only its training classes (no text classifier): then it
  *     cannot score novel or other datasets' classes, and base-to-novel and cross-dataset refuse it
+ * @param usesExperts whether it reads further frozen expert encoders ({@link MethodContext#experts()});
+ *     a run may list experts only for such a method (the planner refuses them otherwise)
  */
 public record MethodSpec(
     String name,
@@ -37,25 +39,33 @@ public record MethodSpec(
     Function<MethodContext, PromptMethod> factory,
     PlanCheck planCheck,
     boolean fitted,
-    boolean closedSet) {
+    boolean closedSet,
+    boolean usesExperts) {
 
   /** A method trained by the gradient loop that classifies any class list, without plan-time checks. */
   public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters, boolean vitOnly,
       List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory) {
-    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, false, false);
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, false, false, false);
   }
 
   /** A gradient-trained method with a plan-time check of its options. */
   public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters, boolean vitOnly,
       List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory, PlanCheck planCheck) {
-    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, planCheck, false, false);
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, planCheck, false, false, false);
   }
 
   /** Without a plan-time check: a fitted and/or closed-set method (the linear probes). */
   public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters,
       boolean vitOnly, List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory, boolean fitted,
       boolean closedSet) {
-    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, fitted, closedSet);
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, fitted, closedSet, false);
+  }
+
+  /** A gradient-trained method that reads further frozen expert encoders ({@code prismer}). */
+  public MethodSpec(String name, String summary, Input input, boolean usesSampleIds, boolean perClassParameters,
+      boolean vitOnly, List<Option> options, Recipe recipe, Function<MethodContext, PromptMethod> factory, boolean usesExperts) {
+    this(name, summary, input, usesSampleIds, perClassParameters, vitOnly, options, recipe, factory, PlanCheck.NONE, false, false,
+        usesExperts);
   }
 
   /** Whether the split stage stores the few-shot val items and the feature stage caches their features. */
@@ -176,6 +186,7 @@ public record MethodSpec(
     if (usesSampleIds) needs.add("sample ids");
     if (vitOnly) needs.add("ViT");
     if (fitted) needs.add("val split");
+    if (usesExperts) needs.add("experts");
     String how = fitted ? "fitted (no epochs)" : String.format(Locale.ROOT, "%d epochs, batch %d, lr %s", recipe.epochs(),
         recipe.batchSize(), recipe.lr());
     StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-10s needs: %-22s recipe: %s", name,

@@ -74,6 +74,15 @@ public final class Methods {
         + " fixed prompt's text classifier; base-to-novel", Input.RAW_FEATURES, false, false, false,
         List.of(Option.text("prompt", "A photo of a {cls_name}", "fixed prompt of the text classifier; {cls_name} stands for the class name")),
         new Recipe(30, 32, 0.0005), LinearProbeRpo::new));
+    add(new MethodSpec(Prismer.NAME, "residual adaptors in the frozen image tower + a resampler over frozen expert encoders (Prismer, seed 003)",
+        Input.PIXELS, false, false, true, List.of(
+            Option.text("adaptorLayers", "all", "how many of the last image-tower blocks get an adaptor (all, or 0..layers)"),
+            Option.integer("bottleneck", 0, "adaptor hidden width (0 = the block width, Prismer's d//1)"),
+            Option.integer("latents", 64, "resampler latent queries"),
+            Option.integer("resamplerDepth", 4, "resampler blocks"),
+            Option.integer("resamplerWidth", 0, "resampler width (0 = the image tower's width, as Prismer)"),
+            Option.integer("resamplerHeads", 8, "resampler attention heads (must divide the width)")),
+        new Recipe(5, 4, 0.002), Prismer::new, true));
   }
 
   private Methods() {}

@@ -60,15 +60,26 @@ public record CampaignSpec(
         List.of());
   }
 
-  /** One method of the grid with its training settings. */
+  /**
+   * One method of the grid with its training settings and the expert models it reads (empty for
+   * every method but {@code prismer}; absent from the campaign key when empty).
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record MethodSpec(String name, TrainParams train,
       @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
-      java.util.Map<String, String> options) {
+      java.util.Map<String, String> options,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+      List<ModelRef> experts) {
     public MethodSpec {
       ContentKeys.require(name, "method.name");
       if (train == null) throw new IllegalArgumentException("method '" + name + "' needs train params");
       options = options == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(options));
+      experts = RunConfig.checkExperts(experts);
+    }
+
+    /** A method with options and no experts. */
+    public MethodSpec(String name, TrainParams train, java.util.Map<String, String> options) {
+      this(name, train, options, List.of());
     }
 
     /** A method with its default options. */
@@ -83,7 +94,7 @@ public record CampaignSpec(
     for (DatasetRef d : datasets)
       for (MethodSpec m : methods)
         for (int k : shots)
-          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train(), targets, m.options()));
+          for (int s : seeds) runs.add(new RunConfig(d, model, m.name(), k, s, protocol, m.train(), targets, m.options(), m.experts()));
     return new ArrayList<>(runs);
   }
 }

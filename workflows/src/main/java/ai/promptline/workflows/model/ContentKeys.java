@@ -32,8 +32,18 @@ public final class ContentKeys {
     ((ObjectNode) node.get("dataset")).remove("root");
     stripTargetRoots(node);
     canonicalModel((ObjectNode) node.get("model"));
+    canonicalExperts(node);
     node.put("pipelineVersion", PIPELINE_VERSION);
     return sha256Hex(canonicalJson(node));
+  }
+
+  /**
+   * Experts enter a key as the main model does (name, sha256, precision when not fp32; no path).
+   * An empty list is not serialised ({@code @JsonInclude(NON_EMPTY)}): runs without experts keep
+   * their keys.
+   */
+  private static void canonicalExperts(ObjectNode node) {
+    if (node.has("experts")) node.withArray("experts").forEach(m -> canonicalModel((ObjectNode) m));
   }
 
   /**
@@ -50,6 +60,7 @@ public final class ContentKeys {
     node.withArray("datasets").forEach(d -> ((ObjectNode) d).remove("root"));
     stripTargetRoots(node);
     canonicalModel((ObjectNode) node.get("model"));
+    node.withArray("methods").forEach(m -> canonicalExperts((ObjectNode) m));
     node.remove("maxParallel"); // scheduling, not content
     node.remove("heartbeatTimeoutSeconds");
     node.put("pipelineVersion", PIPELINE_VERSION);

@@ -21,6 +21,10 @@ import java.util.Set;
  * @param options method options other than the text context ({@code depth}, {@code k}, ...) whose
  *     values differ from the method's defaults (the planner drops defaults), sorted; left out of the
  *     JSON when empty, so a method run with its defaults keeps the key it always had.
+ * @param experts further frozen models the method reads besides {@code model} (Prismer's expert
+ *     encoders), in the order the campaign lists them; their sha256 enters the key (their paths do
+ *     not) and every worker verifies it. Left out of the JSON when empty, so keys of runs without
+ *     experts do not change.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RunConfig(
@@ -32,7 +36,8 @@ public record RunConfig(
     String protocol,
     TrainParams train,
     @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets,
-    @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, String> options) {
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, String> options,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ModelRef> experts) {
 
   public static final String BASE2NOVEL = "base2novel";
   public static final String ALL = "all";
@@ -56,18 +61,43 @@ public record RunConfig(
       throw new IllegalArgumentException("protocol must be one of " + PROTOCOLS + ", got '" + protocol + "'");
     targets = checkTargets(protocol, dataset, targets);
     options = options == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(options));
+    experts = checkExperts(experts);
+  }
+
+  /** A run without expert models (every method but {@code prismer}). */
+  public RunConfig(DatasetRef dataset, ModelRef model, String method, int shots, int seed, String protocol,
+      TrainParams train, List<DatasetRef> targets, Map<String, String> options) {
+    this(dataset, model, method, shots, seed, protocol, train, targets, options, List.of());
+  }
+
+  /** Experts: none null, names unique (a method addresses them by name in messages and provenance). */
+  static List<ModelRef> checkExperts(List<ModelRef> experts) {
+    List<ModelRef> e = experts == null ? List.of() : experts;
+    if (e.stream().anyMatch(java.util.Objects::isNull)) throw new IllegalArgumentException("experts[] must not be null");
+    Set<String> names = new java.util.HashSet<>();
+    for (ModelRef m : e)
+      if (!names.add(m.name())) throw new IllegalArgumentException("expert '" + m.name() + "' is listed twice; give every expert its own name");
+    return List.copyOf(e);
+  }
+
+  /** The main model followed by the experts: every frozen model the run computes with. */
+  public List<ModelRef> frozenModels() {
+    List<ModelRef> all = new ArrayList<>();
+    all.add(model);
+    all.addAll(experts);
+    return all;
   }
 
   /** A run with the method's default options. */
   public RunConfig(DatasetRef dataset, ModelRef model, String method, int shots, int seed, String protocol,
       TrainParams train, List<DatasetRef> targets) {
-    this(dataset, model, method, shots, seed, protocol, train, targets, Map.of());
+    this(dataset, model, method, shots, seed, protocol, train, targets, Map.of(), List.of());
   }
 
   /** A run without cross-dataset targets (protocols {@code base2novel} and {@code all}). */
   public RunConfig(DatasetRef dataset, ModelRef model, String method, int shots, int seed, String protocol,
       TrainParams train) {
-    this(dataset, model, method, shots, seed, protocol, train, List.of(), Map.of());
+    this(dataset, model, method, shots, seed, protocol, train, List.of(), Map.of(), List.of());
   }
 
   /**
