@@ -9,6 +9,7 @@ import ai.promptline.workflows.model.CampaignSpec;
 import ai.promptline.workflows.model.RunConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -98,5 +99,23 @@ class SeedCampaignsPlanTest {
     assertEquals("", coop.train().ctxInit());
     assertEquals(100, coop.train().epochs());
     assertEquals("RN50", s.model().name());
+  }
+
+  @Test
+  void seed003_adaptorAndResamplerAblation_withAFrozenRn50Expert() {
+    CampaignSpec s = plan("seed003-prismer-ablation.yaml");
+    assertEquals(3 * 7 * 3 * 3, s.expand().size());
+    List<RunConfig> prismer = s.expand().stream().filter(c -> c.method().equals("prismer") && c.seed() == 1 && c.shots() == 4
+        && c.dataset().name().equals("ImageNet")).toList();
+    assertEquals(5, prismer.size(), "five prismer variants");
+    assertEquals(5, prismer.stream().map(ai.promptline.workflows.model.ContentKeys::runKey).distinct().count(), "distinct run keys");
+    assertEquals(3, prismer.stream().filter(c -> !c.experts().isEmpty()).count(), "three read the expert");
+    for (RunConfig c : prismer) {
+      for (var e : c.experts()) {
+        assertEquals("RN50", e.name());
+        assertEquals(models.resolve("RN50.pt").toString(), e.weights());
+        assertEquals(64, e.sha256().length(), "the planner records the expert's SHA-256");
+      }
+    }
   }
 }
