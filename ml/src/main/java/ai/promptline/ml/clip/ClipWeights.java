@@ -168,7 +168,7 @@ public final class ClipWeights {
     Map<String, NDArray> out = new LinkedHashMap<>();
     for (Spec s : specs(config)) {
       float[] v = values(s, seed);
-      NDArray a = manager.create(v, s.shape());
+      NDArray a = Safetensors.owned(manager.create(v, s.shape()));
       a.setName(s.name());
       out.put(s.name(), a);
     }

@@ -169,7 +169,24 @@ public final class Safetensors {
     }
   }
 
+  /**
+   * A torch-owned copy of an array DJL created over a Java buffer. DJL's {@code create(...)} hands
+   * torch the buffer's memory ({@code from_blob}) and only the array it returns keeps the buffer
+   * alive: a view of it ({@code reshape}, {@code transpose}, {@code get}) outlives that reference and
+   * reads freed memory once the original is closed or collected — loaded weights turned into
+   * 1e23-sized garbage now and then. Every loader returns owned copies.
+   */
+  static NDArray owned(NDArray blob) {
+    NDArray o = blob.duplicate();
+    blob.close();
+    return o;
+  }
+
   static NDArray toArray(ByteBuffer buf, String dtype, Shape shape, NDManager manager) {
+    return owned(blobArray(buf, dtype, shape, manager));
+  }
+
+  private static NDArray blobArray(ByteBuffer buf, String dtype, Shape shape, NDManager manager) {
     int n = Math.toIntExact(shape.size());
     switch (dtype) {
       case "F32":

@@ -224,7 +224,7 @@ final class TorchArchive {
         };
         increment(idx, t.size());
       }
-      return manager.create(v, shape);
+      return Safetensors.owned(manager.create(v, shape));
     }
     float[] v = new float[count];
     for (int i = 0; i < count; i++) {
@@ -240,7 +240,7 @@ final class TorchArchive {
       };
       increment(idx, t.size());
     }
-    return manager.create(v, shape);
+    return Safetensors.owned(manager.create(v, shape));
   }
 
   private static void increment(long[] idx, long[] size) {
