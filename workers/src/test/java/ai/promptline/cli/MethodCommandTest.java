@@ -47,7 +47,7 @@ class MethodCommandTest {
     CliRun r = CliRun.of("method", "list");
     assertEquals(0, r.code(), r.err());
     List<String> lines = r.out().strip().lines().toList();
-    assertEquals(12, lines.size(), r.out());
+    assertEquals(13, lines.size(), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("linear-probe ") && l.contains("needs: raw features, val split")
         && l.contains("recipe: fitted (no epochs)")), r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("instance ") && l.contains("needs: features, sample ids")
