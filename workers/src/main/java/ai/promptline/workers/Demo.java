@@ -68,6 +68,9 @@ public final class Demo {
     m.put("vpt", new Recipe(5, Map.of("batchSize", 4, "lr", 0.0025), Map.of("depthVision", 3)));
     m.put("rpo", new Recipe(5, Map.of("batchSize", 4, "lr", 0.01), Map.of("k", 4)));
     m.put("mrpo", new Recipe(5, Map.of("batchSize", 4, "lr", 0.0035), Map.of("depth", 2)));
+    m.put("instance", new Recipe(100, Map.of("batchSize", 32, "lr", 0.002, "augViews", 4), null));
+    m.put("linear-probe-rpo", new Recipe(30, Map.of("batchSize", 32, "lr", 0.0005, "augViews", 4), null));
+    m.put("prismer", new Recipe(5, Map.of("batchSize", 4, "lr", 0.002), null)); // adaptors only: the demo ships one model
     return java.util.Collections.unmodifiableMap(m);
   }
 
