@@ -46,11 +46,12 @@ public final class Demo {
   /**
    * The demo's methods and their recipes (epochs, train overrides, options), in table order: the
    * reference recipes ({@code method list}) with the deep-prompt depths scaled to the tiny CLIP's 3
-   * layers (MaPLe's 9 of 12 → 2 of 3), and, to keep the demo under 10 minutes on 2 cores, CoCoOp at
+   * layers (MaPLe's 9 of 12 → 2 of 3), and, to keep the demo at about 16 minutes on 2 cores, CoCoOp at
    * batch 4 instead of 1, RPO with K = 4 instead of 24, the pixel methods at 5 epochs and CoOp at 100
-   * epochs (its reference batch 32 and lr 0.002; the reference trains 16 shots for 200). The
-   * feature-cache methods cycle {@code
-   * augViews = 4} cached augmentations (see the README's measurement).
+   * epochs (its reference batch 32 and lr 0.002; the reference trains 16 shots for 200). Instance-wise
+   * prompts use CoOp's recipe, RPO's LP head its own (30 epochs, batch 32, lr 0.0005), Prismer its
+   * registry recipe with adaptors only (the demo ships one model, so no expert). The feature-cache
+   * methods cycle {@code augViews = 4} cached augmentations (see the README's measurement).
    */
   public static final Map<String, Recipe> METHODS = methods();
 

@@ -317,6 +317,29 @@ class PromptTrainerTest {
     }
   }
 
+  /**
+   * Instance-wise prompts: per-image contexts addressed by sample id and candidates drawn per
+   * (seed, epoch, id), so an interrupted run resumed from its checkpoint ends bit-identical.
+   */
+  @Test
+  void resumeInstanceOnTinyClip_equalsUninterruptedRun() {
+    try (NDManager m = manager.newSubManager(); ClipModel clip = ClipModel.random(ClipConfig.tinyVit(), 3, m)) {
+      int e = clip.config().embedDim();
+      NDArray f = randomFeatures(m, 2, 6, e, 8);
+      int[] y = labels(6, 3);
+      PromptTrainer.Settings s = settings(3, 2, 0.05, 4);
+      ai.promptline.ml.methods.MethodSpec spec = ai.promptline.ml.methods.Methods.spec("instance");
+      Function<NDManager, PromptMethod> build = mm -> spec.factory().apply(new MethodContext(clip, ClipTokenizer.getDefault(), mm,
+          ai.promptline.ml.methods.MethodOptions.of(spec, Map.of("nCtx", "2", "ctxInit", "", "nCtxInstance", "2", "topK", "2")), 1)
+          .withTraining(new MethodContext.TrainingSet(CLASSES.names(), y)));
+      Map<String, float[]> straight = trainStraight(build, f, y, s, new ArrayList<>(), new ArrayList<>());
+      Map<String, float[]> resumed = trainInterrupted(build, f, y, s, 1, true, new ArrayList<>());
+      assertEquals(6 * 2 * clip.config().textWidth(), straight.get("instance_ctx").length);
+      assertArrayEquals(straight.get("instance_ctx"), resumed.get("instance_ctx"), "bit-exact resume of the per-image contexts");
+      assertArrayEquals(straight.get("global_ctx"), resumed.get("global_ctx"));
+    }
+  }
+
   // ------------------------------------------------------------------ edge cases
 
   @Test
