@@ -49,9 +49,7 @@ class InstancePromptsTest {
     dir = Path.of(InstancePromptsTest.class.getResource("/golden/methods").toURI());
     golden = JSON.readTree(dir.resolve("instance.json").toFile());
     manager = NDManager.newBaseManager();
-    Path weights = TinyClipFixture.expand(dir.resolve("tiny_clip_compact.safetensors"),
-        Path.of("target", "golden-methods", "tiny_clip.safetensors").toAbsolutePath());
-    clip = ClipModel.load(weights, manager);
+    clip = TinyClipFixture.goldenClip(manager);
   }
 
   @AfterAll

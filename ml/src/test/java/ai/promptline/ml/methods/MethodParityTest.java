@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.clip.TensorFiles;
-import ai.promptline.ml.data.image.Images;
-import ai.promptline.ml.data.image.Transforms;
 import ai.promptline.ml.train.Batch;
 import ai.promptline.ml.train.Probe;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -46,19 +43,11 @@ class MethodParityTest {
 
   @BeforeAll
   static void load() throws Exception {
-    dir = Path.of(MethodParityTest.class.getResource("/golden/methods").toURI());
+    dir = TinyClipFixture.goldenDir();
     inputs = JSON.readTree(dir.resolve("inputs.json").toFile());
     manager = NDManager.newBaseManager();
-    Path weights = TinyClipFixture.expand(dir.resolve("tiny_clip_compact.safetensors"),
-        Path.of("target", "golden-methods", "tiny_clip.safetensors").toAbsolutePath());
-    clip = ClipModel.load(weights, manager);
-    int size = clip.config().imageResolution();
-    Transforms.ImageTransform t = Transforms.test(size);
-    List<String> images = new ArrayList<>();
-    inputs.get("images").forEach(x -> images.add(x.asText()));
-    float[] px = new float[images.size() * 3 * size * size];
-    for (int i = 0; i < images.size(); i++) t.apply(Images.readRgb(dir.resolve(images.get(i))), 0, i, px, i * 3 * size * size);
-    pixels = manager.create(px, new Shape(images.size(), 3, size, size));
+    clip = TinyClipFixture.goldenClip(manager);
+    pixels = TinyClipFixture.goldenPixels(inputs, clip.config().imageResolution(), manager);
   }
 
   @AfterAll

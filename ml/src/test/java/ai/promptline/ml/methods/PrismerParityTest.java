@@ -10,8 +10,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.clip.TensorFiles;
-import ai.promptline.ml.data.image.Images;
-import ai.promptline.ml.data.image.Transforms;
 import ai.promptline.ml.train.Batch;
 import ai.promptline.ml.train.Probe;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,22 +45,16 @@ class PrismerParityTest {
 
   @BeforeAll
   static void load() throws Exception {
-    dir = Path.of(PrismerParityTest.class.getResource("/golden/methods").toURI());
+    dir = TinyClipFixture.goldenDir();
     inputs = JSON.readTree(dir.resolve("inputs.json").toFile());
     manager = NDManager.newBaseManager();
     Path out = Path.of("target", "golden-methods").toAbsolutePath();
-    clip = ClipModel.load(TinyClipFixture.expand(dir.resolve("tiny_clip_compact.safetensors"), out.resolve("tiny_clip.safetensors")), manager);
+    clip = TinyClipFixture.goldenClip(manager);
     for (String e : List.of("vit", "rn")) {
       String f = "prismer_expert_" + e + ".safetensors";
       experts.put(e, ClipModel.load(TinyClipFixture.expand(dir.resolve(f), out.resolve(f)), manager));
     }
-    int size = clip.config().imageResolution();
-    Transforms.ImageTransform t = Transforms.test(size);
-    List<String> images = new ArrayList<>();
-    inputs.get("images").forEach(x -> images.add(x.asText()));
-    float[] px = new float[images.size() * 3 * size * size];
-    for (int i = 0; i < images.size(); i++) t.apply(Images.readRgb(dir.resolve(images.get(i))), 0, i, px, i * 3 * size * size);
-    pixels = manager.create(px, new Shape(images.size(), 3, size, size));
+    pixels = TinyClipFixture.goldenPixels(inputs, clip.config().imageResolution(), manager);
   }
 
   @AfterAll

@@ -19,6 +19,33 @@ import java.util.Map;
 public final class TinyClipFixture {
   private TinyClipFixture() {}
 
+  /** The method goldens' folder ({@code golden/methods} on the test classpath). */
+  public static Path goldenDir() {
+    try {
+      return Path.of(TinyClipFixture.class.getResource("/golden/methods").toURI());
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The goldens' tiny CLIP, expanded under {@code target/golden-methods} and loaded. */
+  public static ai.promptline.ml.clip.ClipModel goldenClip(NDManager manager) throws IOException {
+    return ai.promptline.ml.clip.ClipModel.load(expand(goldenDir().resolve("tiny_clip_compact.safetensors"),
+        Path.of("target", "golden-methods", "tiny_clip.safetensors").toAbsolutePath()), manager);
+  }
+
+  /** The goldens' images ({@code inputs.json} "images") through the test transform, {@code [N, 3, R, R]}. */
+  public static NDArray goldenPixels(com.fasterxml.jackson.databind.JsonNode inputs, int size, NDManager manager) throws IOException {
+    ai.promptline.ml.data.image.Transforms.ImageTransform t = ai.promptline.ml.data.image.Transforms.test(size);
+    int n = inputs.get("images").size();
+    float[] px = new float[n * 3 * size * size];
+    for (int i = 0; i < n; i++) {
+      t.apply(ai.promptline.ml.data.image.Images.readRgb(goldenDir().resolve(inputs.get("images").get(i).asText())), 0, i, px,
+          i * 3 * size * size);
+    }
+    return manager.create(px, new Shape(n, 3, size, size));
+  }
+
   public static Path expand(Path compact, Path out) throws IOException {
     if (Files.isRegularFile(out)) return out;
     try (NDManager m = NDManager.newBaseManager()) {

@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.data.Datasets;
-import ai.promptline.ml.data.image.Images;
-import ai.promptline.ml.data.image.Transforms;
 import ai.promptline.ml.train.Batch;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -40,17 +37,11 @@ class ZeroShotTemplatesTest {
 
   @BeforeAll
   static void load() throws Exception {
-    Path dir = Path.of(ZeroShotTemplatesTest.class.getResource("/golden/methods").toURI());
+    Path dir = TinyClipFixture.goldenDir();
     inputs = JSON.readTree(dir.resolve("inputs.json").toFile());
     manager = NDManager.newBaseManager();
-    Path weights = TinyClipFixture.expand(dir.resolve("tiny_clip_compact.safetensors"),
-        Path.of("target", "golden-methods", "tiny_clip.safetensors").toAbsolutePath());
-    clip = ClipModel.load(weights, manager);
-    int size = clip.config().imageResolution();
-    Transforms.ImageTransform t = Transforms.test(size);
-    float[] px = new float[4 * 3 * size * size];
-    for (int i = 0; i < 4; i++) t.apply(Images.readRgb(dir.resolve(inputs.get("images").get(i).asText())), 0, i, px, i * 3 * size * size);
-    NDArray pixels = manager.create(px, new Shape(4, 3, size, size));
+    clip = TinyClipFixture.goldenClip(manager);
+    NDArray pixels = TinyClipFixture.goldenPixels(inputs, clip.config().imageResolution(), manager);
     features = Features.normalize(clip.encodeImage(pixels));
   }
 
