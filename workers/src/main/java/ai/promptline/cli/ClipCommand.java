@@ -58,7 +58,7 @@ public final class ClipCommand implements Runnable {
   static final String PRECISION_HELP = "precision of the frozen towers: fp32 (default), fp16, bf16 (bf16 is emulated"
       + " in fp32 storage with bf16 rounding: DJL 0.36 has no bfloat16 tensors)";
 
-  @Command(name = "tokenize", description = "Print CLIP token ids (with SOT/EOT, no padding), one line per text.")
+  @Command(name = "tokenize", mixinStandardHelpOptions = true, description = "Print CLIP token ids (with SOT/EOT, no padding), one line per text.")
   static final class Tokenize implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -80,7 +80,7 @@ public final class ClipCommand implements Runnable {
     }
   }
 
-  @Command(name = "classify", description = "Zero-shot classify one image: label<TAB>logit<TAB>probability per label.")
+  @Command(name = "classify", mixinStandardHelpOptions = true, description = "Zero-shot classify one image: label<TAB>logit<TAB>probability per label.")
   static final class Classify implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -128,7 +128,7 @@ public final class ClipCommand implements Runnable {
     }
   }
 
-  @Command(name = "inspect", description = "Show a checkpoint's inferred architecture, parameter count, dtypes and SHA-256.")
+  @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show a checkpoint's inferred architecture, parameter count, dtypes and SHA-256.")
   static final class Inspect implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -180,7 +180,7 @@ public final class ClipCommand implements Runnable {
     }
   }
 
-  @Command(name = "download", description = "Download an official OpenAI checkpoint and verify its SHA-256 (needs network).")
+  @Command(name = "download", mixinStandardHelpOptions = true, description = "Download an official OpenAI checkpoint and verify its SHA-256 (needs network).")
   static final class Download implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -198,7 +198,7 @@ public final class ClipCommand implements Runnable {
     }
   }
 
-  @Command(name = "random-weights", description = "Write a deterministic random-weight CLIP as safetensors (demos, tests, benchmarks).")
+  @Command(name = "random-weights", mixinStandardHelpOptions = true, description = "Write a deterministic random-weight CLIP as safetensors (demos, tests, benchmarks).")
   static final class RandomWeights implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -44,7 +44,7 @@ public final class MethodCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  @Command(name = "list", description = "One line per registered method: its name, what it needs (features, image tower,"
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "One line per registered method: its name, what it needs (features, image tower,"
       + " sample ids), its reference recipe and its options with their defaults.")
   static final class ListMethods implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -68,7 +68,7 @@ public final class MethodCommand implements Runnable {
     }
   }
 
-  @Command(name = "probe", description = {
+  @Command(name = "probe", mixinStandardHelpOptions = true, description = {
       "Runs a few SGD steps of a method on fixed images and prints JSON {\"steps\": [{\"loss\", \"logits\", \"gradients\"}, ...]}"
           + " with steps+1 entries: loss and logits before each update (and the gradients it applied), and after the last.",
       "SGD with momentum 0.9, weight decay 5e-4, constant lr, cross-entropy, model in eval mode; images through the test"

@@ -175,6 +175,10 @@ public record CampaignFile(
         throw new IllegalArgumentException("campaign file: " + e.getMessage(), e);
       }
       TrainParams train = trainParams(m, spec);
+      if (spec.recipe().epochs() > 0 && train.epochs() <= 0)
+        throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].train.epochs is " + train.epochs() + ", but '"
+            + spec.name() + "' learns by training (its recipe: " + spec.recipe().epochs() + " epochs); give epochs >= 1, or use"
+            + " zsclip for a method without training");
       Map<String, String> options = options(m, spec, train);
       checkTemplates(m, spec, options, readerNames);
       checkProtocol(spec, proto, m);

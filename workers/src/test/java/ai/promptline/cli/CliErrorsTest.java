@@ -21,6 +21,33 @@ class CliErrorsTest {
 
 
 
+  /** Every command and subcommand prints its help for --help and -h (no "Missing required options"). */
+  @Test
+  void everyCommandHasHelp() {
+    java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+    collect(Main.newCommandLine(), new java.util.ArrayList<>(), paths);
+    assertTrue(paths.size() > 20, "commands found: " + paths);
+    for (java.util.List<String> path : paths) {
+      for (String flag : new String[] {"--help", "-h"}) {
+        java.util.List<String> args = new java.util.ArrayList<>(path);
+        args.add(flag);
+        CliRun r = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, r.code(), args + ": " + r.err());
+        assertTrue(r.out().contains("Usage:"), args + ": " + r.out() + r.err());
+      }
+    }
+  }
+
+  private static void collect(picocli.CommandLine cl, java.util.List<String> path, java.util.List<java.util.List<String>> out) {
+    out.add(path);
+    for (var e : cl.getSubcommands().entrySet()) {
+      if (e.getValue().getCommandSpec().aliases().length > 0 && !e.getKey().equals(e.getValue().getCommandName())) continue;
+      java.util.List<String> p = new java.util.ArrayList<>(path);
+      p.add(e.getKey());
+      collect(e.getValue(), p, out);
+    }
+  }
+
   @Test
   void unknownOption_isOneLineNamingTheOption() {
     CliRun r = CliRun.of("demo", "--bogus");

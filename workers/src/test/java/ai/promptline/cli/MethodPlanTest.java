@@ -68,6 +68,15 @@ class MethodPlanTest {
   }
 
   @Test
+  void aTrainedMethodWithZeroEpochsIsRefusedAtPlanTime() throws Exception {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> plan("[{name: coop, train: {epochs: 0}}]", assets.weights()));
+    assertEquals("campaign file: methods[coop].train.epochs is 0, but 'coop' learns by training (its recipe: 200 epochs);"
+        + " give epochs >= 1, or use zsclip for a method without training", e.getMessage());
+    assertEquals(0, plan("[{name: zsclip}]", assets.weights()).expand().get(0).train().epochs(), "zero-shot trains nothing");
+  }
+
+  @Test
   void methodsThatCannotRunAreRefusedWithTheReason() {
     IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> plan("[{name: mapel}]", assets.weights()));
     assertTrue(unknown.getMessage().contains("unknown method 'mapel'; known methods: cocoop, coop, deep-text, instance, ivlp, linear-probe, linear-probe-rpo, maple, mrpo, prismer, rpo, vpt, zsclip"),

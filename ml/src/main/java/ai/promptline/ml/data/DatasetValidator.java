@@ -15,7 +15,8 @@ import java.util.TreeMap;
 
 /**
  * Checks a loaded dataset before any training, and reports <em>all</em> problems at once in one
- * {@link DatasetException} (count + first entries): missing or empty image files, files that are
+ * {@link DatasetException} (count + first entries): entries that would read outside the image root
+ * (absolute paths, {@code ../} escapes, symbolic links out of it), missing or empty image files, files that are
  * not JPEG/PNG/BMP/GIF (deep mode: that do not decode), labels outside {@code [0, classes)}, two
  * class names for one label, names that disagree with the declared class list, classes without
  * training (or, for evaluation-only targets, test) images, and an empty train split.
@@ -58,6 +59,8 @@ public final class DatasetValidator {
     Map<Integer, String> firstSeenAt = new HashMap<>();
     Set<Integer> reportedConflict = new HashSet<>();
     Set<String> checkedFiles = new HashSet<>();
+    Path root = l.imageRoot().toAbsolutePath().normalize();
+    Path realRoot = realPath(root);
     int maxLabel = -1;
     for (String split : new String[] {"train", "val", "test"}) {
       List<SplitItem> items = s.get(split);
@@ -81,7 +84,11 @@ public final class DatasetValidator {
                 + firstSeenAt.get(it.label()) + ") vs '" + it.className() + "' (" + where + ")");
           }
         }
-        if (checkedFiles.add(it.relPath())) checkImage(l.imageRoot().resolve(it.relPath()), where, mode, pr);
+        if (checkedFiles.add(it.relPath())) {
+          String escape = escapes(root, realRoot, it.relPath());
+          if (escape != null) pr.add(escape + ": " + where + " (entries must name files inside " + l.imageRoot() + ")");
+          else checkImage(l.imageRoot().resolve(it.relPath()), where, mode, pr);
+        }
       }
     }
     if (classes <= 0) classes = maxLabel + 1;
@@ -98,6 +105,39 @@ public final class DatasetValidator {
     }
     if (pr.count > 0) throw new DatasetException(l.name(), pr.first, pr.count);
     return out;
+  }
+
+  /**
+   * Why an entry would read outside the image root, or null: an absolute path, one that leaves the
+   * root after normalisation ({@code ../outside/x.png}), or one whose real path (symbolic links
+   * resolved) is outside the root's real path.
+   */
+  static String escapes(Path base, Path realBase, String rel) {
+    Path given;
+    try {
+      given = Path.of(rel);
+    } catch (java.nio.file.InvalidPathException e) {
+      return "invalid path";
+    }
+    if (given.isAbsolute() || rel.startsWith("/") || rel.startsWith("\\")) return "absolute path";
+    Path p = base.resolve(given).normalize();
+    if (!p.startsWith(base)) return "path outside the dataset";
+    if (realBase != null && Files.exists(p)) {
+      try {
+        if (!p.toRealPath().startsWith(realBase)) return "symbolic link out of the dataset";
+      } catch (IOException e) {
+        return null; // unreadable: checkImage reports it
+      }
+    }
+    return null;
+  }
+
+  private static Path realPath(Path p) {
+    try {
+      return p.toRealPath();
+    } catch (IOException e) {
+      return null; // a missing root is reported by the reader
+    }
   }
 
   private static void checkImage(Path p, String where, Mode mode, Problems pr) {

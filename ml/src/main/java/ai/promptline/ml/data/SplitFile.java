@@ -66,8 +66,7 @@ public final class SplitFile {
         throw new IllegalArgumentException(
             "split file " + file + ": " + split + "[" + i + "] has a non-integer label: " + e, ex);
       }
-      String rel = e.get(0).asText();
-      while (rel.startsWith("/")) rel = rel.substring(1);
+      String rel = e.get(0).asText(); // kept as written: the validator refuses absolute or escaping paths, naming them
       out.add(new SplitItem(rel, label, e.get(2).asText()));
     }
     return out;

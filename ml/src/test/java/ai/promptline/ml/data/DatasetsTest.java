@@ -43,6 +43,33 @@ class DatasetsTest {
     assertEquals(ds.fingerprint(), Datasets.open("eurosat", tmp.resolve("data/eurosat")).fingerprint());
   }
 
+  /**
+   * Split entries may not read outside the image root: {@code ../} escapes, absolute paths and
+   * symbolic links out of the root are refused when the dataset is opened (which planning does),
+   * each named, even when the file they point to is a valid image.
+   */
+  @Test
+  void splitEntriesThatLeaveTheImageRoot_areRefusedNamingTheEntry() throws Exception {
+    Path folder = euroSat(1);
+    Path images = folder.resolve("2750");
+    Path outside = tmp.resolve("outside/x.jpg");
+    FakeTrees.writeImage(outside, 0);
+    Files.createSymbolicLink(images.resolve("link.jpg"), outside);
+    Splits s = SplitFile.read(folder.resolve("split_zhou_EuroSAT.json"));
+    List<SplitItem> train = new ArrayList<>(s.train());
+    String name = train.get(0).className();
+    train.add(new SplitItem("../../outside/x.jpg", 0, name));
+    train.add(new SplitItem(outside.toAbsolutePath().toString(), 0, name));
+    train.add(new SplitItem("link.jpg", 0, name));
+    SplitFile.write(folder.resolve("split_zhou_EuroSAT.json"), new Splits(train, s.val(), s.test()));
+    DatasetException e = assertThrows(DatasetException.class, () -> Datasets.open("EuroSAT", tmp.resolve("data")));
+    String m = e.getMessage();
+    assertTrue(m.contains("3 problems") || m.contains("3 problem"), m);
+    assertTrue(m.contains("path outside the dataset: train[10] ../../outside/x.jpg"), m);
+    assertTrue(m.contains("absolute path: train[11] " + outside.toAbsolutePath()), m);
+    assertTrue(m.contains("symbolic link out of the dataset: train[12] link.jpg"), m);
+  }
+
   @Test
   void oxfordPets_fromDatasetFolder() {
     Path folder = tmp.resolve("oxford_pets");
