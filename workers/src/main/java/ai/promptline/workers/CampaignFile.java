@@ -118,6 +118,8 @@ public record CampaignFile(
   /** As {@link #plan(Path)} with path variables looked up in {@code vars} (null = unset). */
   public CampaignSpec plan(Path base, java.util.function.Function<String, String> vars) {
     require(name, "name");
+    checkName(name, "name");
+    if (experiment != null) checkName(experiment, "experiment");
     require(model, "model");
     require(datasets, "datasets");
     require(methods, "methods");
@@ -399,6 +401,22 @@ public record CampaignFile(
     }
     m.appendTail(out);
     return out.toString();
+  }
+
+  private static final java.util.regex.Pattern SAFE_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
+  /**
+   * Campaign and experiment names become workflow ids, MLflow names and notes: letters, digits and
+   * {@code . _ -}, starting with a letter or digit, at most 100 characters (no path separators,
+   * spaces or control characters).
+   */
+  static void checkName(String value, String field) {
+    if (!SAFE_NAME.matcher(value).matches()) {
+      String shown = value.codePoints().limit(60).mapToObj(c -> c < 0x20 || c == 0x7f ? String.format("\\u%04x", c) : Character.toString(c))
+          .collect(java.util.stream.Collectors.joining());
+      throw new IllegalArgumentException("campaign file: '" + field + "' is '" + shown + "'; use letters, digits, '.', '_' and '-'"
+          + " (starting with a letter or digit, at most 100 characters), e.g. " + field + ": coop-eurosat");
+    }
   }
 
   private static <T> T require(T v, String field) {

@@ -68,6 +68,16 @@ class MethodPlanTest {
   }
 
   @Test
+  void campaignNamesAreRestrictedToASafeCharacterSet() {
+    for (String bad : new String[] {"../../evil\n; rm -rf", "a b", "-x", "x/y"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> new ai.promptline.workers.CampaignFile(bad, null, null, null, null, null, null, null, null, null).plan(dir));
+      assertTrue(e.getMessage().startsWith("campaign file: 'name' is '") && e.getMessage().contains("use letters, digits"), e.getMessage());
+      assertTrue(!e.getMessage().contains("\n"), "control characters are shown escaped: " + e.getMessage());
+    }
+  }
+
+  @Test
   void aTrainedMethodWithZeroEpochsIsRefusedAtPlanTime() throws Exception {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> plan("[{name: coop, train: {epochs: 0}}]", assets.weights()));
