@@ -336,6 +336,31 @@ def mrpo_model(R, cfg, classes, clip_model, n_ctx, depth):
     return MrpoCLIP()
 
 
+def time_steps(step, steps):
+    """Runs `step` (one optimiser step, returns its loss) 2 warm-up + `steps` timed times; returns the step
+    times in ms, the last loss and the peaks (VmHWM before training, after it, whether it was reset)."""
+    hwm_build = vm("VmHWM")
+    hwm_reset = reset_hwm()
+    out, loss = [], None
+    for s in range(steps + 2):
+        t0 = time.perf_counter()
+        loss = step()
+        if s >= 2:
+            out.append((time.perf_counter() - t0) * 1000)
+    return out, loss, hwm_build, vm("VmHWM"), hwm_reset
+
+
+def report_spec_golden(method, layers, batch, classes, steps, threads, timing, trainable, golden, **extra):
+    """One JSON result line for a method whose reference side is a spec golden (no public code)."""
+    out, loss, hwm_build, hwm_steps, hwm_reset = timing
+    print(json.dumps({"impl": "reference", "method": method, "layers": layers, "batch": batch, "classes": classes,
+                      "step_ms_median": round(statistics.median(out), 1), "step_ms_min": round(min(out), 1),
+                      "peak_rss_mb": round(max(hwm_build, hwm_steps), 1),
+                      "peak_rss_train_mb": round(hwm_steps, 1) if hwm_reset else None, "steps": steps,
+                      "threads": threads, "step_ms": [round(x, 1) for x in out], "loss": round(loss, 4), **extra,
+                      "trainable_params": trainable, "checkout": golden + " (spec golden; no public code)"}))
+
+
 def prismer_main(layers, batch, classes, steps, threads):
     """prismer: the spec golden's PyTorch modules (see the docstring), no reference repository."""
     import torch
@@ -363,26 +388,15 @@ def prismer_main(layers, batch, classes, steps, threads):
     g = torch.Generator().manual_seed(1)
     images = torch.randn(batch, 3, 224, 224, generator=g)
     labels = torch.arange(batch) % classes
-    hwm_build = vm("VmHWM")
-    hwm_reset = reset_hwm()
-    out, loss = [], None
-    for s in range(steps + 2):
-        t0 = time.perf_counter()
+    def step():
         l = F.cross_entropy(G.logits_of(model, main_clip, text, images), labels)
         opt.zero_grad()
         l.backward()
         opt.step()
-        loss = l.item()
-        if s >= 2:
-            out.append((time.perf_counter() - t0) * 1000)
-    hwm_steps = vm("VmHWM")
-    print(json.dumps({"impl": "reference", "method": "prismer", "layers": layers, "batch": batch, "classes": classes,
-                      "step_ms_median": round(statistics.median(out), 1), "step_ms_min": round(min(out), 1),
-                      "peak_rss_mb": round(max(hwm_build, hwm_steps), 1),
-                      "peak_rss_train_mb": round(hwm_steps, 1) if hwm_reset else None, "steps": steps,
-                      "threads": threads, "step_ms": [round(x, 1) for x in out], "loss": round(loss, 4),
-                      "trainable_params": sum(p.numel() for p in params.values()),
-                      "checkout": "tools/golden/prismer_golden.py (spec golden; no public code)"}))
+        return l.item()
+
+    report_spec_golden("prismer", layers, batch, classes, steps, threads, time_steps(step, steps),
+                       sum(p.numel() for p in params.values()), "tools/golden/prismer_golden.py")
 
 
 def main():
@@ -549,27 +563,16 @@ def instance_step(layers, batch, classes, steps, threads):
         feats = f / f.norm(dim=-1, keepdim=True)
     ids = list(range(batch))
     rng = np.random.default_rng(0)
-    hwm_build = vm("VmHWM")
-    hwm_reset = reset_hwm()
-    t, loss = [], None
-    for s in range(steps + 2):
-        t0 = time.perf_counter()
+    def step():
         sel = G.draw_selection(rng, method.by_class, labels, ids, 2)
-        loss = F.cross_entropy(method.training_logits(feats, sel), method.targets(ids, sel, 2))
+        l = F.cross_entropy(method.training_logits(feats, sel), method.targets(ids, sel, 2))
         opt.zero_grad()
-        loss.backward()
+        l.backward()
         opt.step()
-        loss = loss.item()
-        if s >= 2:
-            t.append((time.perf_counter() - t0) * 1000)
-    hwm_steps = vm("VmHWM")
-    print(json.dumps({"impl": "reference", "method": "instance", "layers": layers, "batch": batch, "classes": classes,
-                      "step_ms_median": round(statistics.median(t), 1), "step_ms_min": round(min(t), 1),
-                      "peak_rss_mb": round(max(hwm_build, hwm_steps), 1),
-                      "peak_rss_train_mb": round(hwm_steps, 1) if hwm_reset else None, "steps": steps, "threads": threads,
-                      "step_ms": [round(x, 1) for x in t], "loss": round(loss, 4), "shots": INSTANCE_SHOTS,
-                      "trainable_params": sum(p.numel() for p in params),
-                      "checkout": "tools/golden/instance_golden.py (spec golden; no public code)"}))
+        return l.item()
+
+    report_spec_golden("instance", layers, batch, classes, steps, threads, time_steps(step, steps),
+                       sum(p.numel() for p in params), "tools/golden/instance_golden.py", shots=INSTANCE_SHOTS)
 
 
 if __name__ == "__main__":
