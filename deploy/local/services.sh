@@ -6,6 +6,9 @@
 #   deploy/local/services.sh down      stop gracefully (SIGTERM, then SIGKILL after a grace period)
 #   deploy/local/services.sh status    one line per service: name, URL, healthy/down (exit 1 if any is not healthy)
 #   deploy/local/services.sh env       `export` lines with the non-secret endpoints the Java side reads
+#   deploy/local/services.sh stop NAME      stop one service (NAME: temporal, mlflow, minio); its data stays on disk
+#   deploy/local/services.sh start NAME     start one service and wait until it is healthy (mlflow needs minio up)
+#   deploy/local/services.sh restart NAME   stop, then start one service
 #
 # Versions are pinned in deploy/local/versions.env. See deploy/README.md for layout, ports,
 # credentials handling and troubleshooting. Secrets are never printed.
@@ -501,20 +504,60 @@ cmd_down() {
   for p in "${pids[@]}"; do wait "$p" || true; done
 }
 
+valid_service() { local s; for s in "${SERVICES[@]}"; do [[ "$1" == "$s" ]] && return 0; done; return 1; }
+
+cmd_stop() { # stop one service; its data stays on disk
+  mkdir -p "$LOGS" "$RUN"
+  stop_service "$1"
+}
+
+# start one service and wait until it is healthy; exit 1 if it cannot be started
+cmd_start() {
+  local svc="$1" rc=0 start=$SECONDS
+  python_installed && minio_installed || cmd_install
+  ensure_credentials
+  mkdir -p "$LOGS" "$RUN"
+  if [[ "$svc" == mlflow ]] && ! health_check minio >/dev/null; then
+    die "mlflow cannot start: its artifact store minio is not healthy at http://$HOST:$MINIO_PORT; start it first: deploy/local/services.sh start minio"
+  fi
+  [[ "$svc" != mlflow ]] || ensure_buckets || exit 1
+  start_service "$svc" || rc=$?
+  case $rc in
+    0) log "$svc: starting"; wait_healthy "$svc" || exit 1 ;;
+    2) log "$svc: already running (pid $(svc_pid "$svc"))"
+       health_check "$svc" >/dev/null || wait_healthy "$svc" || exit 1 ;;
+    *) exit 1 ;;
+  esac
+  [[ "$svc" != minio ]] || ensure_buckets || exit 1
+  log "$svc: healthy in $((SECONDS - start))s"
+  status_line "$svc"
+}
+
+cmd_restart() {
+  cmd_stop "$1"
+  cmd_start "$1"
+}
+
+# status_line SVC: prints the service's status line; returns 1 unless healthy
+status_line() {
+  local svc="$1" pid state reason managed=""
+  if pid="$(svc_pid "$svc")"; then managed=" pid $pid"; fi
+  if reason="$(health_check "$svc")"; then
+    state=healthy
+    [[ -n "$managed" ]] || managed=" (not managed by $PL_HOME)"
+  elif [[ -n "$managed" ]]; then
+    state="unhealthy ($reason)"
+  else
+    state=down
+  fi
+  printf '%-9s %-70s %s%s\n' "$svc" "$(svc_url "$svc")" "$state" "$managed"
+  [[ "$state" == healthy ]]
+}
+
 cmd_status() {
-  local svc pid state reason all=0 managed
+  local svc all=0
   for svc in "${SERVICES[@]}"; do
-    managed=""
-    if pid="$(svc_pid "$svc")"; then managed=" pid $pid"; fi
-    if reason="$(health_check "$svc")"; then
-      state=healthy
-      [[ -n "$managed" ]] || managed=" (not managed by $PL_HOME)"
-    elif [[ -n "$managed" ]]; then
-      state="unhealthy ($reason)"; all=1
-    else
-      state=down; all=1
-    fi
-    printf '%-9s %-70s %s%s\n' "$svc" "$(svc_url "$svc")" "$state" "$managed"
+    status_line "$svc" || all=1
   done
   return "$all"
 }
@@ -532,7 +575,7 @@ cmd_env() {
 }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 with_lock() {
@@ -548,6 +591,10 @@ main() {
     install) with_lock cmd_install ;;
     up) with_lock cmd_up ;;
     down) with_lock cmd_down ;;
+    stop | start | restart)
+      (($# == 2)) || { log "services.sh $verb: expected one service name (one of: temporal, mlflow, minio), got $(($# - 1)) arguments"; exit 2; }
+      valid_service "$2" || { log "services.sh $verb: unknown service '$2'; valid names: temporal, mlflow, minio"; exit 2; }
+      with_lock "cmd_$verb" "$2" ;;
     status) cmd_status ;;
     env) cmd_env ;;
     -h | --help | help) usage ;;

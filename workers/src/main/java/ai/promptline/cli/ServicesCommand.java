@@ -1,13 +1,16 @@
 package ai.promptline.cli;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
 
 /**
- * {@code promptline services up|down|status|install|env}: local Temporal, MLflow and MinIO,
- * managed by {@code deploy/local/services.sh} (see deploy/README.md). The exit code is the
- * script's.
+ * {@code promptline services up|down|status|install|env|stop|start|restart}: local Temporal,
+ * MLflow and MinIO, managed by {@code deploy/local/services.sh} (see deploy/README.md). The exit
+ * code is the script's.
  */
 @Command(
     name = "services",
@@ -22,7 +25,10 @@ import picocli.CommandLine.Command;
       ServicesCommand.Down.class,
       ServicesCommand.Status.class,
       ServicesCommand.Install.class,
-      ServicesCommand.Env.class
+      ServicesCommand.Env.class,
+      ServicesCommand.Stop.class,
+      ServicesCommand.Start.class,
+      ServicesCommand.Restart.class
     })
 public final class ServicesCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -32,7 +38,14 @@ public final class ServicesCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** Shared body of the verbs: run the script and return its exit code. */
+  /** The services one verb can act on (the names services.sh knows). */
+  enum Service {
+    temporal,
+    mlflow,
+    minio
+  }
+
+  /** Shared body of the verbs: run the script with {@link #args()} and return its exit code. */
   abstract static class Verb implements Callable<Integer> {
     private final String verb;
 
@@ -40,9 +53,16 @@ public final class ServicesCommand implements Runnable {
       this.verb = verb;
     }
 
+    /** The script's arguments: the verb, then what the subclass adds. */
+    List<String> args() {
+      List<String> a = new ArrayList<>();
+      a.add(verb);
+      return a;
+    }
+
     @Override
     public Integer call() {
-      return ServicesScript.locate().run(verb);
+      return ServicesScript.locate().run(args());
     }
   }
 
@@ -98,6 +118,58 @@ public final class ServicesCommand implements Runnable {
   static final class Env extends Verb {
     Env() {
       super("env");
+    }
+  }
+
+  /** A verb on one service: {@code stop|start|restart NAME}. */
+  abstract static class OneService extends Verb {
+    @Parameters(index = "0", paramLabel = "NAME", description = "One of: ${COMPLETION-CANDIDATES}.")
+    Service service;
+
+    OneService(String verb) {
+      super(verb);
+    }
+
+    @Override
+    List<String> args() {
+      List<String> a = super.args();
+      a.add(service.name());
+      return a;
+    }
+  }
+
+  @Command(
+      name = "stop",
+      mixinStandardHelpOptions = true,
+      versionProvider = VersionProvider.class,
+      description = "Stop one service (SIGTERM, then SIGKILL after a grace period); its data stays on disk.")
+  static final class Stop extends OneService {
+    Stop() {
+      super("stop");
+    }
+  }
+
+  @Command(
+      name = "start",
+      mixinStandardHelpOptions = true,
+      versionProvider = VersionProvider.class,
+      description = {
+        "Start one service and wait until it is healthy (no-op if it already runs).",
+        "mlflow needs minio running (its artifact store)."})
+  static final class Start extends OneService {
+    Start() {
+      super("start");
+    }
+  }
+
+  @Command(
+      name = "restart",
+      mixinStandardHelpOptions = true,
+      versionProvider = VersionProvider.class,
+      description = "Stop, then start one service and wait until it is healthy; its data stays on disk.")
+  static final class Restart extends OneService {
+    Restart() {
+      super("restart");
     }
   }
 }

@@ -65,18 +65,23 @@ final class ServicesScript {
     return root.resolve(SCRIPT);
   }
 
-  /** The command line that runs the script with a verb (bash, so the executable bit is not needed). */
-  List<String> command(String verb) {
+  /** The command line that runs the script with its arguments (bash, so the executable bit is not needed). */
+  List<String> command(List<String> args) {
     List<String> cmd = new ArrayList<>();
     cmd.add("bash");
     cmd.add(script().toString());
-    cmd.add(verb);
+    cmd.addAll(args);
     return cmd;
   }
 
-  /** Runs {@code services.sh verb} with inherited stdio; returns its exit code. */
-  int run(String verb) {
-    ProcessBuilder pb = new ProcessBuilder(command(verb)).directory(root.toFile()).inheritIO();
+  /** Runs {@code services.sh args...} with inherited stdio; returns its exit code. */
+  int run(String... args) {
+    return run(List.of(args));
+  }
+
+  /** Runs {@code services.sh args...} with inherited stdio; returns its exit code. */
+  int run(List<String> args) {
+    ProcessBuilder pb = new ProcessBuilder(command(args)).directory(root.toFile()).inheritIO();
     Map<String, String> env = pb.environment();
     env.putIfAbsent("PROMPTLINE_ROOT", root.toString());
     Process p;
@@ -90,7 +95,7 @@ final class ServicesScript {
     } catch (InterruptedException e) {
       p.destroy();
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running " + SCRIPT + " " + verb, e);
+      throw new IllegalStateException("interrupted while running " + SCRIPT + " " + String.join(" ", args), e);
     }
   }
 }
