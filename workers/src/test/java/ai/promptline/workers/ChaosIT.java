@@ -60,7 +60,7 @@ class ChaosIT {
     Chaos.Services services = new Chaos.Services(Path.of(System.getenv().getOrDefault("PROMPTLINE_ROOT", ".")));
 
     // ---------------------------------------------------------------- reference run, undisturbed
-    Map<String, String> refEnv = env("chaos-ref-" + suffix, null);
+    Map<String, String> refEnv = env("promptline-chaos-ref-" + suffix, null);
     Path refFile = writeCampaign(dir.resolve("reference.yaml"), "chaos-ref-" + suffix, assets);
     CampaignSpec refSpec = CampaignFile.read(refFile).plan(dir);
     long t0 = System.nanoTime();
@@ -80,7 +80,7 @@ class ChaosIT {
     // ---------------------------------------------------------------- the same campaign under chaos
     Path scratch = dir.resolve("scratch");
     Chaos.Tmpfs tmpfs = Chaos.Tmpfs.mount(scratch, "256k");
-    Map<String, String> chaosEnv = env("chaos-" + suffix, tmpfs.mounted() ? scratch : null);
+    Map<String, String> chaosEnv = env("promptline-chaos-" + suffix, tmpfs.mounted() ? scratch : null);
     Path file = writeCampaign(dir.resolve("chaos.yaml"), "chaos-" + suffix, assets);
     CampaignSpec spec = CampaignFile.read(file).plan(dir);
     Settings settings = Settings.from(chaosEnv);
