@@ -4,8 +4,10 @@
 #   - Temporal: namespace reachable, Promptline search attributes registered
 #   - MLflow: create experiment + run, log a metric, upload an artifact through the artifact
 #     proxy (PUT /api/2.0/mlflow-artifacts/artifacts/...), download and compare it
-#   - MinIO: the proxied artifact really landed in the mlflow-artifacts bucket; put/get/delete
-#     an object in the promptline bucket (boto3, credentials from PROMPTLINE_CREDENTIALS_FILE)
+#   - MinIO: the proxied artifact really landed in the mlflow-artifacts bucket (root key); put/get/delete
+#     an object in the promptline bucket with the worker's bucket-scoped key (boto3, credentials from
+#     PROMPTLINE_CREDENTIALS_FILE)
+#   - with `services up --auth`, MLflow calls carry the Java side's MLflow user from that file
 # Usage: deploy/local/smoke.sh [--up]   (--up: run services.sh up first)
 # Exit 0 = all good; non-zero with a message naming the failed check. Secrets are never printed.
 set -euo pipefail
@@ -60,6 +62,10 @@ def die(msg):
 def call(method, path, body=None, raw=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(mlflow + path, data=data, method=method)
+    if creds.get("PROMPTLINE_MLFLOW_USERNAME"):  # MLflow basic auth (ignored by a server without it)
+        import base64
+        login = f"{creds['PROMPTLINE_MLFLOW_USERNAME']}:{creds.get('PROMPTLINE_MLFLOW_PASSWORD', '')}"
+        req.add_header("Authorization", "Basic " + base64.b64encode(login.encode()).decode())
     if body is not None:
         req.add_header("Content-Type", "application/json")
     try:
@@ -103,6 +109,11 @@ if body != payload:
 bucket = os.environ["PROMPTLINE_MINIO_BUCKET"]
 key = f"smoke/{tag}.bin"
 data = os.urandom(4096)
+if creds.get("PROMPTLINE_MINIO_WORKER_ACCESS_KEY"):  # what the Java side uses
+    s3 = boto3.client("s3", endpoint_url=os.environ["PROMPTLINE_MINIO_ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id=creds["PROMPTLINE_MINIO_WORKER_ACCESS_KEY"],
+                      aws_secret_access_key=creds["PROMPTLINE_MINIO_WORKER_SECRET_KEY"],
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 try:
     s3.put_object(Bucket=bucket, Key=key, Body=data)
     back = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

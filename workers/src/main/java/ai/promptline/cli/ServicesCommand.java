@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -66,14 +67,40 @@ public final class ServicesCommand implements Runnable {
     }
   }
 
+  /** {@code --auth} / {@code --no-auth}: MLflow with its basic-auth app, remembered until changed. */
+  static final class AuthMode {
+    @Option(names = "--auth", description = {
+        "Run MLflow with its basic-auth app (users in data/mlflow/basic_auth.db, passwords in credentials.env);",
+        "remembered for later starts until --no-auth."})
+    boolean auth;
+
+    @Option(names = "--no-auth", description = "Run MLflow without authentication (the default), remembered for later starts.")
+    boolean noAuth;
+
+    void addTo(List<String> args) {
+      if (auth) args.add("--auth");
+      if (noAuth) args.add("--no-auth");
+    }
+  }
+
   @Command(
       name = "up",
       mixinStandardHelpOptions = true,
       versionProvider = VersionProvider.class,
       description = "Install if needed, start all services and wait until they are healthy (no-op if already up).")
   static final class Up extends Verb {
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
+    AuthMode mode;
+
     Up() {
       super("up");
+    }
+
+    @Override
+    List<String> args() {
+      List<String> a = super.args();
+      if (mode != null) mode.addTo(a);
+      return a;
     }
   }
 
@@ -157,8 +184,18 @@ public final class ServicesCommand implements Runnable {
         "Start one service and wait until it is healthy (no-op if it already runs).",
         "mlflow needs minio running (its artifact store)."})
   static final class Start extends OneService {
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
+    AuthMode mode;
+
     Start() {
       super("start");
+    }
+
+    @Override
+    List<String> args() {
+      List<String> a = super.args();
+      if (mode != null) mode.addTo(a);
+      return a;
     }
   }
 
@@ -168,8 +205,18 @@ public final class ServicesCommand implements Runnable {
       versionProvider = VersionProvider.class,
       description = "Stop, then start one service and wait until it is healthy; its data stays on disk.")
   static final class Restart extends OneService {
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
+    AuthMode mode;
+
     Restart() {
       super("restart");
+    }
+
+    @Override
+    List<String> args() {
+      List<String> a = super.args();
+      if (mode != null) mode.addTo(a);
+      return a;
     }
   }
 }

@@ -25,7 +25,11 @@ import java.util.Map;
  *   <li>{@code PROMPTLINE_MINIO_ENDPOINT} (http://127.0.0.1:9000; {@code file:DIR} = local directory store),
  *       {@code PROMPTLINE_BUCKET} or {@code PROMPTLINE_MINIO_BUCKET} (promptline)
  *   <li>{@code PROMPTLINE_MINIO_ACCESS_KEY} / {@code PROMPTLINE_MINIO_SECRET_KEY}, else
- *       {@code PROMPTLINE_CREDENTIALS_FILE} (default {@code $PROMPTLINE_HOME/credentials.env})
+ *       {@code PROMPTLINE_CREDENTIALS_FILE} (default {@code $PROMPTLINE_HOME/credentials.env}): its
+ *       bucket-scoped worker key ({@code PROMPTLINE_MINIO_WORKER_ACCESS_KEY/SECRET_KEY}, allowed on
+ *       the buckets in {@code PROMPTLINE_MINIO_WORKER_BUCKETS}) when present, else its root key
+ *   <li>{@code PROMPTLINE_MLFLOW_USERNAME} / {@code PROMPTLINE_MLFLOW_PASSWORD} (MLflow basic auth),
+ *       else the same names in the credentials file; none = requests without credentials
  * </ul>
  */
 public record Settings(
@@ -64,34 +68,91 @@ public record Settings(
 
   public Tracker tracker() {
     if (mlflowUri.startsWith("file:")) return new FileTracker(fileUriPath(mlflowUri));
-    return new MlflowTracker(mlflowUri);
+    Login login = mlflowLogin();
+    return login == null ? new MlflowTracker(mlflowUri) : new MlflowTracker(mlflowUri, login.username(), login.password());
   }
 
   public ObjectStore store() {
     if (storeEndpoint.startsWith("file:")) return new LocalObjectStore(fileUriPath(storeEndpoint));
-    Map<String, String> creds = credentials();
-    String access = creds.get("access");
-    String secret = creds.get("secret");
-    if (access == null || secret == null)
+    S3Key key = s3Key();
+    if (key == null)
       throw new IllegalStateException("no MinIO credentials: set PROMPTLINE_MINIO_ACCESS_KEY and PROMPTLINE_MINIO_SECRET_KEY"
           + " or run ./promptline services up (it writes " + credentialsFile + ")");
-    return new MinioObjectStore(storeEndpoint, access, secret, bucket).ensureBucket();
+    if (key.buckets() != null && !allows(key.buckets(), bucket))
+      throw new IllegalStateException("bucket '" + bucket + "' is outside what the worker key of " + credentialsFile
+          + " may use (" + key.buckets() + "): choose a PROMPTLINE_BUCKET matching that, e.g. '"
+          + key.buckets().split(",")[0].strip() + "-" + bucket + "', or set PROMPTLINE_MINIO_ACCESS_KEY/SECRET_KEY"
+          + " to a key allowed on it");
+    return new MinioObjectStore(storeEndpoint, key.access(), key.secret(), bucket).ensureBucket();
   }
 
-  private Map<String, String> credentials() {
-    Map<String, String> out = new HashMap<>();
+  /** A MinIO key; {@code buckets} = the scope of a worker key ({@code a,b-*}), null when unscoped. */
+  record S3Key(String access, String secret, String buckets) {
+    @Override
+    public String toString() {
+      return "S3Key[access=" + access + ", secret=***, buckets=" + buckets + "]";
+    }
+  }
+
+  /** MLflow basic-auth credentials; {@link #toString()} hides the password. */
+  public record Login(String username, String password) {
+    @Override
+    public String toString() {
+      return "Login[username=" + username + ", password=***]";
+    }
+  }
+
+  /**
+   * The MinIO key the Java side uses: the environment's, else the credentials file's bucket-scoped
+   * worker key, else its root key; null when there is none.
+   */
+  S3Key s3Key() {
     String a = env.get("PROMPTLINE_MINIO_ACCESS_KEY");
     String s = env.get("PROMPTLINE_MINIO_SECRET_KEY");
-    if (a != null && s != null) {
-      out.put("access", a);
-      out.put("secret", s);
-      return out;
+    if (a != null && s != null) return new S3Key(a, s, null);
+    Map<String, String> file = credentialsFromFile();
+    String wa = file.get("PROMPTLINE_MINIO_WORKER_ACCESS_KEY");
+    String ws = file.get("PROMPTLINE_MINIO_WORKER_SECRET_KEY");
+    if (wa != null && ws != null && !wa.isEmpty() && !ws.isEmpty()) {
+      String scope = file.get("PROMPTLINE_MINIO_WORKER_BUCKETS");
+      return new S3Key(wa, ws, scope == null || scope.isBlank() ? null : scope);
     }
-    if (!Files.isReadable(credentialsFile)) return out;
-    Map<String, String> file = readEnvFile(credentialsFile);
-    out.put("access", first(file, "PROMPTLINE_MINIO_ACCESS_KEY", "MINIO_ROOT_USER", "AWS_ACCESS_KEY_ID"));
-    out.put("secret", first(file, "PROMPTLINE_MINIO_SECRET_KEY", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY"));
-    return out;
+    a = first(file, "PROMPTLINE_MINIO_ACCESS_KEY", "MINIO_ROOT_USER", "AWS_ACCESS_KEY_ID");
+    s = first(file, "PROMPTLINE_MINIO_SECRET_KEY", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY");
+    return a == null || s == null ? null : new S3Key(a, s, null);
+  }
+
+  /**
+   * MLflow basic-auth credentials: {@code PROMPTLINE_MLFLOW_USERNAME/PASSWORD} from the
+   * environment, else from the credentials file; null when there are none (a server without auth).
+   */
+  public Login mlflowLogin() {
+    String u = env.get("PROMPTLINE_MLFLOW_USERNAME");
+    String p = env.get("PROMPTLINE_MLFLOW_PASSWORD");
+    if (u == null && p == null) {
+      Map<String, String> file = credentialsFromFile();
+      u = file.get("PROMPTLINE_MLFLOW_USERNAME");
+      p = file.get("PROMPTLINE_MLFLOW_PASSWORD");
+    }
+    if (u == null || u.isEmpty()) return null;
+    if (p == null)
+      throw new IllegalStateException("MLflow user '" + u + "' has no password: set PROMPTLINE_MLFLOW_PASSWORD"
+          + " (or PROMPTLINE_MLFLOW_PASSWORD in " + credentialsFile + ")");
+    return new Login(u, p);
+  }
+
+  /** {@code a,b-*}: exact names, or a prefix when the entry ends with {@code *}. */
+  static boolean allows(String scope, String bucket) {
+    for (String entry : scope.split(",")) {
+      String e = entry.strip();
+      if (e.isEmpty()) continue;
+      if (e.endsWith("*") ? bucket.startsWith(e.substring(0, e.length() - 1)) : bucket.equals(e)) return true;
+    }
+    return false;
+  }
+
+  private Map<String, String> credentialsFromFile() {
+    return Files.isReadable(credentialsFile) ? readEnvFile(credentialsFile) : Map.of();
   }
 
   private static String first(Map<String, String> m, String... keys) {

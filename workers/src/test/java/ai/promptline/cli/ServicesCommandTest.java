@@ -27,6 +27,17 @@ class ServicesCommandTest {
     assertEquals(List.of("stop", "mlflow"), scriptArgs("services", "stop", "mlflow"));
     assertEquals(List.of("start", "minio"), scriptArgs("services", "start", "minio"));
     assertEquals(List.of("restart", "temporal"), scriptArgs("services", "restart", "temporal"));
+    assertEquals(List.of("restart", "mlflow", "--auth"), scriptArgs("services", "restart", "mlflow", "--auth"));
+    assertEquals(List.of("start", "mlflow", "--no-auth"), scriptArgs("services", "start", "mlflow", "--no-auth"));
+  }
+
+  @Test
+  void up_passesTheAuthMode_onlyWhenGiven() {
+    assertEquals(List.of("up"), scriptArgs("services", "up"));
+    assertEquals(List.of("up", "--auth"), scriptArgs("services", "up", "--auth"));
+    assertEquals(List.of("up", "--no-auth"), scriptArgs("services", "up", "--no-auth"));
+    assertEquals(List.of("status"), scriptArgs("services", "status"));
+    assertEquals(List.of("down"), scriptArgs("services", "down"));
   }
 
   @Test
@@ -40,6 +51,10 @@ class ServicesCommandTest {
     assertEquals(2, missing.code(), missing.err());
     assertEquals(1, missing.err().strip().lines().count(), missing.err());
     assertTrue(missing.err().contains("NAME"), missing.err());
+
+    CliRun both = CliRun.of("services", "up", "--auth", "--no-auth");
+    assertEquals(2, both.code(), both.err());
+    assertTrue(both.err().contains("mutually exclusive"), both.err());
   }
 
   @Test
@@ -51,6 +66,7 @@ class ServicesCommandTest {
     CliRun restart = CliRun.of("services", "restart", "--help");
     assertEquals(0, restart.code());
     assertTrue(restart.out().contains("One of: temporal, mlflow, minio."), restart.out());
+    assertTrue(CliRun.of("services", "up", "-h").out().contains("--auth"));
   }
 
   @Test

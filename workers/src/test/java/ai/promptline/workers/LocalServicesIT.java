@@ -39,14 +39,14 @@ class LocalServicesIT {
 
   static Settings isolated() {
     Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("PROMPTLINE_BUCKET", "it-" + SUFFIX);
+    env.put("PROMPTLINE_BUCKET", "promptline-it-" + SUFFIX); // inside the worker key's scope (promptline-*)
     return Settings.from(env);
   }
 
   @BeforeAll
   static void runCampaign() {
     settings = isolated();
-    mlflow = new MlflowRest(settings.mlflowUri());
+    mlflow = MlflowRest.of(settings);
     store = settings.store();
     DemoAssets.Assets assets = DemoAssets.ensure(dir);
     CampaignFile file = Demo.campaignFile(assets, new Demo.Options(null, List.of(1), List.of(16), List.of("zsclip", "coop")));

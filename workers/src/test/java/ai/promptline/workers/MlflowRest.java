@@ -16,27 +16,45 @@ final class MlflowRest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final String uri;
   private final HttpClient http = HttpClient.newHttpClient();
+  /** {@code Basic ...} when the server runs MLflow's basic-auth app; null = no credentials sent. */
+  private final String authorization;
 
   MlflowRest(String uri) {
+    this(uri, null);
+  }
+
+  MlflowRest(String uri, Settings.Login login) {
     this.uri = uri;
+    this.authorization = login == null ? null : "Basic " + java.util.Base64.getEncoder().encodeToString(
+        (login.username() + ":" + login.password()).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** As the Java side's MLflow user when the settings have one (servers with or without basic auth). */
+  static MlflowRest of(Settings settings) {
+    return new MlflowRest(settings.mlflowUri(), settings.mlflowLogin());
+  }
+
+  private HttpRequest.Builder request(String path) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(uri + path));
+    return authorization == null ? b : b.header("Authorization", authorization);
   }
 
   JsonNode get(String path) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(uri + path)).GET().build(),
+    HttpResponse<String> r = http.send(request(path).GET().build(),
         HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) throw new AssertionError("GET " + path + " -> " + r.statusCode() + " " + r.body());
     return JSON.readTree(r.body());
   }
 
   byte[] getBytes(String path) throws Exception {
-    HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(uri + path)).GET().build(),
+    HttpResponse<byte[]> r = http.send(request(path).GET().build(),
         HttpResponse.BodyHandlers.ofByteArray());
     if (r.statusCode() != 200) throw new AssertionError("GET " + path + " -> " + r.statusCode());
     return r.body();
   }
 
   JsonNode post(String path, String body) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(uri + path))
+    HttpResponse<String> r = http.send(request(path)
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
         HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) throw new AssertionError("POST " + path + " -> " + r.statusCode() + " " + r.body());

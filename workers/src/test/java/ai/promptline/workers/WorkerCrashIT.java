@@ -34,10 +34,10 @@ class WorkerCrashIT {
   void killedWorker_resumesFromCheckpoint_andMlflowShowsOneRun() throws Exception {
     String suffix = Long.toString(System.currentTimeMillis(), 36);
     Map<String, String> env = new java.util.HashMap<>(System.getenv());
-    env.put("PROMPTLINE_BUCKET", "crash-" + suffix);
+    env.put("PROMPTLINE_BUCKET", "promptline-crash-" + suffix); // inside the worker key's scope (promptline-*)
     Settings settings = Settings.from(env);
     ObjectStore store = settings.store();
-    MlflowRest mlflow = new MlflowRest(settings.mlflowUri());
+    MlflowRest mlflow = MlflowRest.of(settings);
 
     int epochs = 60;
     DemoAssets.Assets assets = DemoAssets.ensure(dir.resolve("assets"));

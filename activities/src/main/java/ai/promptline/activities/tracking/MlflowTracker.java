@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.mlflow.api.proto.Service.RunStatus;
 import org.mlflow.api.proto.Service.RunTag;
 import org.mlflow.api.proto.Service.ViewType;
 import org.mlflow.tracking.MlflowClient;
+import org.mlflow.tracking.creds.BasicMlflowHostCreds;
 
 /**
  * MLflow through {@code org.mlflow:mlflow-client} for tracking. The Java client's artifact calls
@@ -34,10 +36,29 @@ public final class MlflowTracker implements Tracker {
   private final String uri;
   private final MlflowClient client;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  /** {@code Basic ...} for the raw artifact uploads when the server runs MLflow's basic-auth app; else null. */
+  private final String authorization;
 
   public MlflowTracker(String trackingUri) {
+    this(trackingUri, null, null);
+  }
+
+  /**
+   * A server with MLflow's basic-auth app ({@code mlflow server --app-name basic-auth}): every
+   * request (the Java client's and the artifact uploads) carries the user's credentials. With a
+   * null username the requests carry none. The password is never put in a message.
+   */
+  public MlflowTracker(String trackingUri, String username, String password) {
     this.uri = trackingUri.endsWith("/") ? trackingUri.substring(0, trackingUri.length() - 1) : trackingUri;
-    this.client = new MlflowClient(this.uri);
+    if (username == null) {
+      this.client = new MlflowClient(this.uri);
+      this.authorization = null;
+    } else {
+      if (password == null) throw new IllegalArgumentException("MLflow user '" + username + "' has no password");
+      this.client = new MlflowClient(new BasicMlflowHostCreds(this.uri, username, password));
+      this.authorization = "Basic " + Base64.getEncoder().encodeToString(
+          (username + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
   }
 
   @Override
@@ -153,11 +174,12 @@ public final class MlflowTracker implements Tracker {
     for (String part : (rel + "/" + path).split("/"))
       if (!part.isEmpty()) target.append(URLEncoder.encode(part, StandardCharsets.UTF_8).replace("+", "%20")).append('/');
     target.setLength(target.length() - 1);
-    HttpRequest req = HttpRequest.newBuilder(URI.create(target.toString()))
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(target.toString()))
         .timeout(Duration.ofMinutes(5))
         .header("Content-Type", "application/octet-stream")
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(data))
-        .build();
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(data));
+    if (authorization != null) builder.header("Authorization", authorization);
+    HttpRequest req = builder.build();
     try {
       HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
       if (resp.statusCode() / 100 != 2)
