@@ -239,14 +239,10 @@ final class Chaos {
 
   enum Corruption { TRUNCATE, BIT_FLIP }
 
-  /** A raw S3 client on the campaign's bucket, with the same credentials the workers use. */
+  /** A raw S3 client on the campaign's bucket, with the key the workers use. */
   static MinioClient raw(Settings s) {
-    Map<String, String> creds = s.env().containsKey("PROMPTLINE_MINIO_ACCESS_KEY")
-        ? Map.of("PROMPTLINE_MINIO_ACCESS_KEY", s.env().get("PROMPTLINE_MINIO_ACCESS_KEY"),
-            "PROMPTLINE_MINIO_SECRET_KEY", s.env().get("PROMPTLINE_MINIO_SECRET_KEY"))
-        : Settings.readEnvFile(s.credentialsFile());
-    return MinioClient.builder().endpoint(s.storeEndpoint())
-        .credentials(creds.get("PROMPTLINE_MINIO_ACCESS_KEY"), creds.get("PROMPTLINE_MINIO_SECRET_KEY")).build();
+    Settings.S3Key key = s.s3Key();
+    return MinioClient.builder().endpoint(s.storeEndpoint()).credentials(key.access(), key.secret()).build();
   }
 
   /**
@@ -353,7 +349,7 @@ final class Chaos {
     }
 
     private void mlflow(Settings refSettings, CampaignSpec refSpec, Settings settings, CampaignSpec spec) throws Exception {
-      MlflowRest m = new MlflowRest(settings.mlflowUri());
+      MlflowRest m = MlflowRest.of(settings);
       List<JsonNode> refRuns = m.runs(m.experimentId(refSpec.experiment()));
       List<JsonNode> runs = m.runs(m.experimentId(spec.experiment()));
       Map<String, List<JsonNode>> byKey = new TreeMap<>();
