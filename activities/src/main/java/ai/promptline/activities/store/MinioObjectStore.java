@@ -137,6 +137,7 @@ public final class MinioObjectStore implements ObjectStore {
         throw new StoreException("cannot write '" + key + "' to " + describe() + ": the published copy has ETag " + etag
             + " but the bytes' MD5 is " + md5 + " (removed)");
       }
+      steps.after("published", tmp);
     } catch (StoreException e) {
       removeQuietly(tmp);
       throw e;

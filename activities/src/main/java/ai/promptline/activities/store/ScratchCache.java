@@ -215,7 +215,11 @@ public final class ScratchCache {
   private void keep(String sha, byte[] data) {
     if (data.length > maxBytes / 2) return; // would evict most of the cache for one entry
     Path target = entry(sha);
-    if (Files.exists(target)) return;
+    try {
+      if (Files.size(target) == data.length) return; // whole (its bytes are verified when read)
+    } catch (IOException e) {
+      // no entry yet
+    }
     if (bytes.get() + data.length > maxBytes) evict(maxBytes - data.length);
     Path tmp = dir.resolve("tmp").resolve(UUID.randomUUID() + ".part");
     try {

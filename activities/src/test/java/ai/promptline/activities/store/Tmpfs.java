@@ -33,8 +33,14 @@ public final class Tmpfs implements AutoCloseable {
   }
 
   @Override
-  public void close() throws IOException, InterruptedException {
-    String out = run(List.of("umount", dir.toString()));
+  public void close() throws IOException {
+    String out;
+    try {
+      out = run(List.of("umount", dir.toString()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted unmounting " + dir, e);
+    }
     if (out != null) throw new IOException("cannot unmount " + dir + ": " + out);
   }
 
