@@ -46,11 +46,23 @@ public final class Integrity {
    * failures propagate: the activity is retried, meets the corrupt object again and records it then.
    */
   static void record(Tracker tracker, String runKey, String mlflowRunId, String line) {
-    LOG.warn("run {}: {}", runKey, line);
-    if (mlflowRunId == null || tracker == null) return;
-    String existing = tracker.getRun(mlflowRunId).tags().getOrDefault(TAG, "");
+    if (mlflowRunId == null || tracker == null) {
+      LOG.warn("run {}: {}", runKey, line);
+      return;
+    }
+    String existing;
+    try {
+      existing = tracker.getRun(mlflowRunId).tags().getOrDefault(TAG, "");
+    } catch (RuntimeException e) {
+      LOG.warn("run {}: {} (not recorded in the tracker yet: {})", runKey, line, e.getMessage());
+      throw e;
+    }
     List<String> lines = new ArrayList<>(existing.isEmpty() ? List.of() : List.of(existing.split("\n")));
-    if (lines.contains(line)) return;
+    if (lines.contains(line)) {
+      LOG.debug("run {}: {} (recorded already)", runKey, line);
+      return;
+    }
+    LOG.warn("run {}: {}", runKey, line);
     lines.add(line);
     String joined = String.join("\n", lines);
     while (joined.length() > MAX_TAG_CHARS && lines.size() > 1) {
@@ -83,7 +95,8 @@ public final class Integrity {
     try {
       return Optional.of(TrackingActivitiesImpl.read(blob.get().data(), type));
     } catch (RuntimeException e) {
-      LOG.warn("record '{}' in {} does not parse ({}); treated as absent", key, store.describe(), e.getMessage());
+      String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+      LOG.warn("record '{}' in {} does not parse ({}); treated as absent", key, store.describe(), why);
       return Optional.empty();
     }
   }
