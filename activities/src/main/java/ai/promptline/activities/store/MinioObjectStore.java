@@ -173,29 +173,71 @@ public final class MinioObjectStore implements ObjectStore {
           + actual + ", expected " + sha + " (nothing was published)");
   }
 
+  /** GETs whose body the server ended early (or refused as unreadable) before the object counts as corrupt. */
+  static final int BODY_ATTEMPTS = 3;
+  /** MinIO's answer for an object whose stored parts fail its bitrot check (small objects kept inline). */
+  private static final String UNREADABLE = "SlowDownRead";
+
+  private static void pause(int attempt) {
+    try {
+      Thread.sleep(200L * attempt);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>MinIO checks its own bitrot hashes as it reads: a large object's body is cut short, a small
+   * (inline) one is refused with {@code SlowDownRead}. Either, {@value #BODY_ATTEMPTS} times in a row
+   * (0.2 s, 0.4 s apart), is reported as a {@link CorruptObjectException}; a server that cannot be
+   * reached is a plain {@link StoreException} (worth retrying).
+   */
   @Override
   public Optional<Blob> read(String key) {
     ObjectStore.checkKey(key);
-    byte[] data;
-    String recorded;
-    long length;
-    try (GetObjectResponse in = client.getObject(GetObjectArgs.builder().bucket(bucket).object(key).build())) {
-      recorded = in.headers().get(SHA_HEADER);
-      String len = in.headers().get("Content-Length");
-      length = len == null ? -1 : Long.parseLong(len);
-      data = in.readAllBytes();
-    } catch (ErrorResponseException e) {
-      if ("NoSuchKey".equals(e.errorResponse().code())) return Optional.empty();
-      throw new StoreException("cannot read '" + key + "' from " + describe() + ": " + e.getMessage(), e);
-    } catch (Exception e) {
-      throw new StoreException("cannot read '" + key + "' from " + describe() + ": " + e.getMessage(), e);
+    String cut = null;
+    String recorded = null;
+    for (int attempt = 1; attempt <= BODY_ATTEMPTS; attempt++) {
+      byte[] data;
+      long length;
+      try (GetObjectResponse in = client.getObject(GetObjectArgs.builder().bucket(bucket).object(key).build())) {
+        recorded = in.headers().get(SHA_HEADER);
+        String len = in.headers().get("Content-Length");
+        length = len == null ? -1 : Long.parseLong(len);
+        try {
+          data = in.readAllBytes();
+        } catch (java.io.IOException e) {
+          cut = "the server ended the body early (" + e.getMessage() + ")";
+          LOG.debug("reading '{}' from {}: {} (attempt {})", key, describe(), cut, attempt);
+          pause(attempt);
+          continue;
+        }
+      } catch (ErrorResponseException e) {
+        String code = e.errorResponse().code();
+        if ("NoSuchKey".equals(code)) return Optional.empty();
+        if (UNREADABLE.equals(code) && attempt < BODY_ATTEMPTS) {
+          cut = "the server answers " + code + " (" + e.getMessage() + ")";
+          pause(attempt);
+          continue;
+        }
+        if (UNREADABLE.equals(code))
+          throw new CorruptObjectException(key, describe(), "(unknown)", "(unreadable)",
+              "the server answers " + code + " (" + e.getMessage() + ") " + BODY_ATTEMPTS + " times: its own integrity check fails");
+        throw new StoreException("cannot read '" + key + "' from " + describe() + ": " + e.getMessage(), e);
+      } catch (Exception e) {
+        throw new StoreException("cannot read '" + key + "' from " + describe() + ": " + e.getMessage(), e);
+      }
+      if (recorded == null) return Optional.of(Blob.of(data, false));
+      String actual = ContentKeys.sha256Hex(data);
+      if (!actual.equals(recorded.toLowerCase(Locale.ROOT)))
+        throw new CorruptObjectException(key, describe(), recorded, actual,
+            length >= 0 && length != data.length ? "read " + data.length + " of " + length + " bytes" : data.length + " bytes");
+      return Optional.of(new Blob(data, actual, true));
     }
-    if (recorded == null) return Optional.of(Blob.of(data, false));
-    String actual = ContentKeys.sha256Hex(data);
-    if (!actual.equals(recorded.toLowerCase(Locale.ROOT)))
-      throw new CorruptObjectException(key, describe(), recorded, actual,
-          length >= 0 && length != data.length ? "read " + data.length + " of " + length + " bytes" : data.length + " bytes");
-    return Optional.of(new Blob(data, actual, true));
+    throw new CorruptObjectException(key, describe(), String.valueOf(recorded), "(unreadable)",
+        cut + ", " + BODY_ATTEMPTS + " times: the server's own integrity check fails");
   }
 
   @Override

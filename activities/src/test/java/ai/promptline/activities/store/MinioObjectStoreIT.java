@@ -153,6 +153,37 @@ class MinioObjectStoreIT {
     assertArrayEquals(data, store.get(ref));
   }
 
+  /**
+   * Bit rot on MinIO's own disk (the local services' data folder, when this MinIO is one): MinIO's
+   * bitrot check cuts the body short; the store reports that as corruption, not as a retryable
+   * error, and never returns wrong bytes.
+   */
+  @Test
+  void bitRotOnMinioDisk_isReportedAsCorruption() throws Exception {
+    Path home = Path.of(System.getenv().getOrDefault("PROMPTLINE_HOME", ".promptline"));
+    Path data = home.resolve("data/minio").resolve(BUCKET);
+    Assumptions.assumeTrue(Files.isDirectory(data), "MinIO's data folder " + data + " is not on this machine");
+    for (int size : new int[] {3 << 20, 100_000}) {
+      byte[] bytes = random(size, 11);
+      String key = "rot/" + size + ".bin";
+      store.put(key, bytes);
+      Path obj = data.resolve(key);
+      Path biggest;
+      try (var s = Files.walk(obj)) {
+        biggest = s.filter(Files::isRegularFile).max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+      }
+      byte[] raw = Files.readAllBytes(biggest);
+      raw[raw.length - raw.length / 3] ^= 0x08;
+      Files.write(biggest, raw);
+      StoreException e = assertThrows(StoreException.class, () -> store.read(key), "never the wrong bytes");
+      assertTrue(e instanceof CorruptObjectException, "reported as corruption: " + e);
+      System.out.println("on-disk bit rot, " + size + " bytes (" + obj.relativize(biggest) + "): " + e.getClass().getSimpleName()
+          + ": " + e.getMessage());
+      store.put(key, bytes); // rewriting repairs it
+      assertArrayEquals(bytes, store.find(key).orElseThrow());
+    }
+  }
+
   @Test
   void scratchCopy_doesNotHideACorruptStoredObject() throws Exception {
     ScratchCache scratch = ScratchCache.open(dir.resolve("scratch"), 64 << 20);
