@@ -232,7 +232,7 @@ public record Comparison(List<Line> lines) {
     for (RunConfig c : planned) {
       String key = ContentKeys.runKey(c);
       RunResult r = fromTracker(c, key, tracker, experimentId)
-          .or(() -> store.find(TrackingActivitiesImpl.resultKey(key)).map(b -> TrackingActivitiesImpl.read(b, RunResult.class)))
+          .or(() -> Optional.ofNullable(Integrity.finishedResult(store, TrackingActivitiesImpl.resultKey(key), key)))
           .orElse(new RunResult(key, c, null, "MISSING", null, false, null));
       out.add(r.config() == null ? new RunResult(key, c, r.mlflowRunId(), r.status(), r.eval(), r.reused(), r.error()) : r);
     }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.promptline.activities.store.CorruptObjectException;
+import ai.promptline.activities.store.ObjectStore.Blob;
 import ai.promptline.activities.tracking.Tracker.Metric;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
@@ -25,7 +27,6 @@ import ai.promptline.ml.train.PromptTrainer;
 import ai.promptline.ml.train.LrSchedule;
 import ai.promptline.ml.train.TensorBytes;
 import ai.promptline.workflows.api.ComputeActivities;
-import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.RunConfig;
 import ai.promptline.workflows.model.Stages.BlobRef;
 import ai.promptline.workflows.model.Stages.EvalInput;
@@ -49,6 +50,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Feature caching, training and evaluation: the GPU-queue activities. Thin: the ML library does
@@ -56,6 +60,8 @@ import java.util.Set;
  * bad input into non-retryable failures.
  */
 public final class ComputeActivitiesImpl implements ComputeActivities {
+  private static final Logger LOG = LoggerFactory.getLogger(ComputeActivitiesImpl.class);
+
   /** Heartbeat details of the train activity: what a retried attempt resumes from. */
   public record TrainProgress(int epochsDone, String checkpointKey) {}
 
@@ -78,7 +84,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   public FeatureResult cacheFeatures(StageInput run, SplitResult split) {
     Timer.Sample timer = Timer.start(backends.meters());
     RunConfig c = run.config();
-    SplitIndex index = splitIndex(split);
+    SplitIndex index = splitIndex(run, split);
     Cached base;
     Cached novel;
     Cached train;
@@ -91,13 +97,13 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       int size = clip.config().imageResolution();
       Path root = Path.of(index.imageRoot());
       // a method that prompts the image tower runs it on pixels at every step: nothing to cache
-      base = pixels ? Cached.NONE : cached(c, "test", size, 0, index.baseTest(), root, clip);
-      novel = pixels || index.novelTest().isEmpty() ? Cached.NONE : cached(c, "test", size, 0, index.novelTest(), root, clip);
+      base = pixels ? Cached.NONE : cached(run, "test", size, 0, index.baseTest(), root, clip);
+      novel = pixels || index.novelTest().isEmpty() ? Cached.NONE : cached(run, "test", size, 0, index.novelTest(), root, clip);
       // a fitted method (linear probe) sees every split through the test transform, and its val split
-      train = spec.fitted() ? cached(c, "train", size, 0, index.train(), root, clip)
-          : !pixels && c.train().epochs() > 0 ? cached(c, "train", size, c.train().augViews(), index.train(), root, clip)
+      train = spec.fitted() ? cached(run, "train", size, 0, index.train(), root, clip)
+          : !pixels && c.train().epochs() > 0 ? cached(run, "train", size, c.train().augViews(), index.train(), root, clip)
           : Cached.NONE;
-      val = spec.usesValidation() && !index.val().isEmpty() ? cached(c, "val", size, 0, index.val(), root, clip) : Cached.NONE;
+      val = spec.usesValidation() && !index.val().isEmpty() ? cached(run, "val", size, 0, index.val(), root, clip) : Cached.NONE;
       dim = clip.config().embedDim();
     }
     int views = spec.fitted() ? 1 : Math.max(1, c.train().augViews());
@@ -120,14 +126,20 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
    * transform. {@code views == 0} means the test transform; otherwise {@code views} augmented
    * passes of the train transform seeded by the run seed, stacked {@code [V, N, E]}.
    */
-  private Cached cached(RunConfig c, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
+  private Cached cached(StageInput run, String kind, int size, int views, List<SplitIndex.Item> items, Path root,
       ClipModel clip) {
-    return cached(c, c.dataset().name(), String.valueOf(c.dataset().fingerprint()), kind, size, views, items, root, clip);
+    RunConfig c = run.config();
+    return cached(run, c.dataset().name(), String.valueOf(c.dataset().fingerprint()), kind, size, views, items, root, clip);
   }
 
-  /** As above for any dataset of the run (the source, or a cross-dataset target). */
-  private Cached cached(RunConfig c, String dataset, String fingerprint, String kind, int size, int views,
+  /**
+   * As above for any dataset of the run (the source, or a cross-dataset target). A stored blob that
+   * fails verification, or one written before digests were recorded, is a cache miss: the features
+   * are computed again and re-published under the same key (a corrupt one with a warning on the run).
+   */
+  private Cached cached(StageInput run, String dataset, String fingerprint, String kind, int size, int views,
       List<SplitIndex.Item> items, Path root, ClipModel clip) {
+    RunConfig c = run.config();
     StringBuilder list = new StringBuilder();
     for (SplitIndex.Item i : items) list.append(i.path()).append('\t').append(i.label()).append('\n');
     String transform = views == 0 ? "test" + size : "train" + size + "x" + views + "s" + c.seed();
@@ -135,9 +147,16 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     String model = c.model().isFp32() ? c.model().sha256() : c.model().sha256() + "@" + c.model().precision();
     String key = "features/" + ModelCache.key(FEATURE_VERSION, model, dataset, fingerprint, transform,
         ModelCache.key(list.toString())) + ".safetensors";
-    Optional<byte[]> existing = backends.store().find(key);
-    if (existing.isPresent())
-      return new Cached(new BlobRef(key, ContentKeys.sha256Hex(existing.get()), existing.get().length), true);
+    Optional<Blob> existing;
+    try {
+      existing = backends.scratch().read(backends.store(), key);
+    } catch (CorruptObjectException e) {
+      warn(run, Integrity.line("feature blob", e, "cache miss, recomputed and re-published"));
+      existing = Optional.empty();
+    }
+    if (existing.isPresent() && existing.get().verified())
+      return new Cached(new BlobRef(key, existing.get().sha256(), existing.get().data().length), true);
+    if (existing.isPresent()) LOG.info("feature blob {} has no recorded SHA-256 (an older version wrote it): recomputed", key);
     ActivityExecutionContext ctx = Activity.getExecutionContext();
     List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
     try (NDManager m = NDManager.newBaseManager()) {
@@ -151,7 +170,10 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       }
       NDArray all = views == 0 ? stacked.get(0) : NDArrays.stack(new NDList(stacked));
       Map<String, String> meta = Map.of("kind", kind, "transform", transform, "items", String.valueOf(items.size()));
-      return new Cached(backends.store().put(key, TensorBytes.encode(Map.of("features", all), meta)), false);
+      byte[] bytes = TensorBytes.encode(Map.of("features", all), meta);
+      BlobRef ref = backends.store().put(key, bytes);
+      backends.scratch().keep(key, ref, bytes); // this worker reads them next (train, evaluate)
+      return new Cached(ref, false);
     }
   }
 
@@ -164,18 +186,18 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     RunConfig c = run.config();
     TrainParams p = c.train();
     ActivityExecutionContext ctx = Activity.getExecutionContext();
-    SplitIndex index = splitIndex(input.split());
+    SplitIndex index = splitIndex(run, input.split());
     try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
       Map<String, String> env = Provenance.environment(m);
-      if (method instanceof FittedMethod fitted) return fit(run, input, index, fitted, m, env, started);
+      if (method instanceof FittedMethod fitted) return fit(run, input, index, fitted, lease.model(0), m, env, started);
       if (method.parameters().isEmpty() || p.epochs() == 0)
         return new TrainResult(null, 0, 0, Double.NaN, 0, System.currentTimeMillis() - started, 0, env);
       int[] labels = index.train().stream().mapToInt(SplitIndex.Item::label).toArray();
       ClassSet classes = new ClassSet(index.baseClasses(), index.template(), index.dataset());
 
-      PromptTrainer.Resume resume = resumePoint(run.runKey(), ctx, m);
+      PromptTrainer.Resume resume = resumePoint(run, ctx, m);
       Set<Long> logged = new HashSet<>();
       backends.tracker().metricHistory(run.mlflowRunId(), "loss").forEach(x -> logged.add(x.step()));
       String prefix = "runs/" + run.runKey() + "/ckpt/";
@@ -185,7 +207,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         @Override
         public void epochEnd(int epoch, double loss, double lr, Map<String, NDArray> state) {
           String key = prefix + String.format("epoch-%05d.safetensors", epoch + 1);
-          backends.store().put(key, TensorBytes.encode(state, Map.of("epochsDone", String.valueOf(epoch + 1))));
+          byte[] ckpt = TensorBytes.encode(state, Map.of("epochsDone", String.valueOf(epoch + 1)));
+          backends.scratch().keep(key, backends.store().put(key, ckpt), ckpt);
           long step = epoch + 1;
           if (!logged.contains(step)) {
             long now = System.currentTimeMillis();
@@ -205,7 +228,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       PromptTrainer.Settings settings = new PromptTrainer.Settings(p.epochs(), p.batchSize(),
           new LrSchedule(p.lr(), p.epochs(), p.warmupEpochs(), p.warmupLr()), p.momentum(), p.weightDecay(), c.seed());
       PromptTrainer.Outcome out;
-      try (BatchSource source = trainSource(c, input, index, lease.model(0), labels, m)) {
+      try (BatchSource source = trainSource(run, input, index, lease.model(0), labels, m)) {
         out = PromptTrainer.train(method, classes, source, settings, resume, listener);
       } catch (PromptTrainer.DivergedException e) {
         throw Failures.invalidInput(e.getMessage(), e);
@@ -231,8 +254,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
    * checkpoints (a retried attempt fits again: seconds); the chosen hyper-parameters and the val
    * accuracy go to MLflow, the fitted state becomes the prompt artifact as a trained method's does.
    */
-  private TrainResult fit(StageInput run, TrainInput input, SplitIndex index, FittedMethod method, NDManager m,
-      Map<String, String> env, long started) {
+  private TrainResult fit(StageInput run, TrainInput input, SplitIndex index, FittedMethod method, ClipModel clip,
+      NDManager m, Map<String, String> env, long started) {
     RunConfig c = run.config();
     if (input.features().val() == null || index.val().isEmpty())
       throw Failures.invalidInput("method '" + c.method() + "' selects its hyper-parameters on the few-shot val split, but"
@@ -241,8 +264,12 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     MethodSpec spec = spec(c);
     ClassSet classes = new ClassSet(index.baseClasses(), index.template());
     FittedMethod.Fit fit;
-    try (BatchSource train = features(spec, input.features().train(), index.train(), m);
-        BatchSource val = features(spec, input.features().val(), index.val(), m)) {
+    Path root = Path.of(index.imageRoot());
+    int size = clip.config().imageResolution();
+    try (BatchSource train = features(run, spec, input.features().train(), index.train(), m,
+            () -> cached(run, "train", size, 0, index.train(), root, clip));
+        BatchSource val = features(run, spec, input.features().val(), index.val(), m,
+            () -> cached(run, "val", size, 0, index.val(), root, clip))) {
       Activity.getExecutionContext().heartbeat(new TrainProgress(0, null));
       fit = method.fit(classes, train, val);
     } catch (IllegalArgumentException e) {
@@ -265,40 +292,85 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   }
 
   /** Cached features of {@code items} as the method's batches carry them (normalised or raw). */
-  private BatchSource features(MethodSpec spec, BlobRef ref, List<SplitIndex.Item> items, NDManager m) {
-    NDArray raw = TensorBytes.decode(backends.store().get(ref), m).tensors().get("features");
+  private BatchSource features(StageInput run, MethodSpec spec, BlobRef ref, List<SplitIndex.Item> items, NDManager m,
+      Supplier<Cached> recompute) {
+    NDArray raw = TensorBytes.decode(featureBytes(run, ref, recompute), m).tensors().get("features");
     return new FeatureBatches(spec.input().batchFeatures(raw), items.stream().mapToInt(SplitIndex.Item::label).toArray());
+  }
+
+  /**
+   * The bytes of a feature blob the run cached earlier: from the worker's scratch copy or the store,
+   * verified. One that became corrupt since is a cache miss here too: {@code recompute} extracts it
+   * again under the same content key (features are deterministic, so the bytes are the same).
+   */
+  private byte[] featureBytes(StageInput run, BlobRef ref, Supplier<Cached> recompute) {
+    try {
+      return backends.scratch().get(backends.store(), ref);
+    } catch (CorruptObjectException e) {
+      warn(run, Integrity.line("feature blob", e, "cache miss, recomputed and re-published"));
+      BlobRef again = recompute.get().ref();
+      if (!again.sha256().equals(ref.sha256()))
+        LOG.warn("run {}: recomputed features {} hash to {} but the run cached {} before: extraction is not"
+            + " bit-reproducible on this worker", run.runKey(), ref.key(), again.sha256(), ref.sha256());
+      return backends.scratch().get(backends.store(), again);
+    }
   }
 
   /**
    * The training batches: cached augmented features for methods that leave the image tower frozen,
    * or pixels with a fresh seeded crop and flip every epoch for methods that prompt it.
    */
-  private BatchSource trainSource(RunConfig c, TrainInput input, SplitIndex index, ClipModel clip, int[] labels, NDManager m) {
+  private BatchSource trainSource(StageInput run, TrainInput input, SplitIndex index, ClipModel clip, int[] labels,
+      NDManager m) {
+    RunConfig c = run.config();
+    Path root = Path.of(index.imageRoot());
+    int size = clip.config().imageResolution();
     if (spec(c).input() == MethodSpec.Input.PIXELS) {
-      Path root = Path.of(index.imageRoot());
       List<Path> paths = index.train().stream().map(i -> root.resolve(i.path())).toList();
-      return new PixelBatches(paths, labels, Transforms.train(clip.config().imageResolution(), c.seed()), decodeThreads);
+      return new PixelBatches(paths, labels, Transforms.train(size, c.seed()), decodeThreads);
     }
-    NDArray feats = spec(c).input().batchFeatures(TensorBytes.decode(backends.store().get(input.features().train()), m)
-        .tensors().get("features"));
+    byte[] bytes = featureBytes(run, input.features().train(),
+        () -> cached(run, "train", size, c.train().augViews(), index.train(), root, clip));
+    NDArray feats = spec(c).input().batchFeatures(TensorBytes.decode(bytes, m).tensors().get("features"));
     return new FeatureBatches(feats, labels);
   }
 
   /**
-   * Newest checkpoint: the one the last heartbeat named, else the newest under the run's prefix
-   * (heartbeats are throttled, so the store may be ahead of them).
+   * The newest good checkpoint under the run's prefix (heartbeats are throttled, so the store may be
+   * ahead of the last one; the heartbeat's key is used only when the listing is empty). Walks back
+   * past checkpoints that fail verification (each deleted, with a warning on the run: training
+   * writes that epoch again) and past ones written before digests were recorded (not trusted); none
+   * left means a fresh start. Resuming is bit-exact, so either way the result is the same.
    */
-  private PromptTrainer.Resume resumePoint(String runKey, ActivityExecutionContext ctx, NDManager m) {
-    List<String> ckpts = backends.store().list("runs/" + runKey + "/ckpt/");
+  private PromptTrainer.Resume resumePoint(StageInput run, ActivityExecutionContext ctx, NDManager m) {
+    List<String> ckpts = new ArrayList<>(backends.store().list("runs/" + run.runKey() + "/ckpt/"));
     Optional<TrainProgress> hb = ctx.getHeartbeatDetails(TrainProgress.class);
-    String key = ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1);
-    if (key == null && hb.isPresent() && hb.get().checkpointKey() != null) key = hb.get().checkpointKey();
-    if (key == null) return PromptTrainer.Resume.fresh();
-    byte[] data = backends.store().find(key).orElseThrow(() -> Failures.invalidInput("checkpoint vanished", null));
-    var contents = TensorBytes.decode(data, m);
-    int epochs = Integer.parseInt(contents.metadata().get("epochsDone"));
-    return new PromptTrainer.Resume(epochs, contents.tensors());
+    if (ckpts.isEmpty() && hb.isPresent() && hb.get().checkpointKey() != null) ckpts.add(hb.get().checkpointKey());
+    for (int i = ckpts.size() - 1; i >= 0; i--) {
+      String key = ckpts.get(i);
+      String earlier = i > 0 ? "resuming from " + ckpts.get(i - 1).substring(ckpts.get(i - 1).lastIndexOf('/') + 1)
+          : "training from the start";
+      try {
+        Optional<Blob> blob = backends.scratch().read(backends.store(), key);
+        if (blob.isEmpty()) continue; // deleted meanwhile
+        if (!blob.get().verified()) {
+          LOG.info("run {}: checkpoint {} has no recorded SHA-256 (an older version wrote it): not trusted, {}",
+              run.runKey(), key, earlier);
+          continue;
+        }
+        var contents = TensorBytes.decode(blob.get().data(), m);
+        int epochs = Integer.parseInt(contents.metadata().get("epochsDone"));
+        return new PromptTrainer.Resume(epochs, contents.tensors());
+      } catch (CorruptObjectException e) {
+        warn(run, Integrity.line("checkpoint", e, earlier));
+        try {
+          backends.store().delete(key);
+        } catch (RuntimeException ignored) {
+          // training overwrites it when it passes that epoch again
+        }
+      }
+    }
+    return PromptTrainer.Resume.fresh();
   }
 
   // ---------------------------------------------------------------- evaluation
@@ -307,17 +379,19 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   public EvalResult evaluate(EvalInput input) {
     StageInput run = input.run();
     RunConfig c = run.config();
-    SplitIndex index = splitIndex(input.split());
+    SplitIndex index = splitIndex(run, input.split());
     try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
-      loadTrained(method, input.trained(), m);
+      loadTrained(run, method, input.trained(), m);
       Path root = Path.of(index.imageRoot());
       ClipModel clip = lease.model(0);
-      Evaluator.Accuracy base = accuracy(c, method, clip, new ClassSet(index.baseClasses(), index.template(), index.dataset()), input.features().baseTest(),
-          index.baseTest(), root, m);
+      int size = clip.config().imageResolution();
+      Evaluator.Accuracy base = accuracy(run, method, clip, new ClassSet(index.baseClasses(), index.template(), index.dataset()), input.features().baseTest(),
+          index.baseTest(), root, m, () -> cached(run, "test", size, 0, index.baseTest(), root, clip));
       Evaluator.Accuracy novel = index.novelTest().isEmpty() ? new Evaluator.Accuracy(0, 0)
-          : accuracy(c, method, clip, new ClassSet(index.novelClasses(), index.template(), index.dataset()), input.features().novelTest(), index.novelTest(), root, m);
+          : accuracy(run, method, clip, new ClassSet(index.novelClasses(), index.template(), index.dataset()), input.features().novelTest(), index.novelTest(), root, m,
+              () -> cached(run, "test", size, 0, index.novelTest(), root, clip));
       double b = base.percent();
       double n = novel.percent();
       return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total());
@@ -335,46 +409,66 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     Timer.Sample timer = Timer.start(backends.meters());
     StageInput run = input.run();
     RunConfig c = run.config();
-    TargetIndex index = TargetIndex.fromJson(backends.store().get(input.split().index()));
+    TargetIndex index;
+    try {
+      index = TargetIndex.fromJson(backends.store().get(input.split().index()));
+    } catch (CorruptObjectException e) {
+      throw Failures.corruptObject(e, "submit the campaign again: the data stage rewrites the target index");
+    }
     try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
         NDManager m = NDManager.newBaseManager();
         PromptMethod method = newMethod(c, lease, m, null)) {
       ClipModel clip = lease.model(0);
       BlobRef ref = null;
       if (spec(c).input().cached()) {
-        Cached features = cached(c, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
+        Cached features = cached(run, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
             clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
         backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
         ref = features.ref();
       }
-      loadTrained(method, input.trained(), m);
-      Evaluator.Accuracy acc = accuracy(c, method, clip, new ClassSet(index.classes(), index.template(), index.dataset()), ref, index.test(),
-          Path.of(index.imageRoot()), m);
+      loadTrained(run, method, input.trained(), m);
+      Path targetRoot = Path.of(index.imageRoot());
+      Evaluator.Accuracy acc = accuracy(run, method, clip, new ClassSet(index.classes(), index.template(), index.dataset()), ref, index.test(),
+          targetRoot, m, () -> cached(run, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
+              clip.config().imageResolution(), 0, index.test(), targetRoot, clip));
       return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total());
     } finally {
       timer.stop(backends.meters().timer("promptline.stage", "stage", "target"));
     }
   }
 
-  /** Loads the learned tensors of {@code trained} into {@code method} (nothing for untrained methods). */
-  private void loadTrained(PromptMethod method, TrainResult trained, NDManager m) {
-    if (trained != null && trained.prompt() != null)
-      method.loadStateDict(TensorBytes.decode(backends.store().get(trained.prompt()), m).tensors());
+  /**
+   * Loads the learned tensors of {@code trained} into {@code method} (nothing for untrained methods).
+   * A corrupt prompt fails the run (non-retryable): the train stage, run again, rewrites it from its
+   * last checkpoint.
+   */
+  private void loadTrained(StageInput run, PromptMethod method, TrainResult trained, NDManager m) {
+    if (trained == null || trained.prompt() == null) return;
+    byte[] bytes;
+    try {
+      bytes = backends.scratch().get(backends.store(), trained.prompt());
+    } catch (CorruptObjectException e) {
+      throw Failures.corruptObject(e, "submit the campaign again: run " + run.runKey()
+          + " resumes training from its last checkpoint and rewrites the prompt");
+    }
+    method.loadStateDict(TensorBytes.decode(bytes, m).tensors());
   }
 
   /**
    * Accuracy on test items: from their cached test features, or, for methods that prompt the image
    * tower, from pixels through the test transform.
    */
-  private Evaluator.Accuracy accuracy(RunConfig c, PromptMethod method, ClipModel clip, ClassSet classes,
-      BlobRef features, List<SplitIndex.Item> items, Path root, NDManager m) {
+  private Evaluator.Accuracy accuracy(StageInput run, PromptMethod method, ClipModel clip, ClassSet classes,
+      BlobRef features, List<SplitIndex.Item> items, Path root, NDManager m, Supplier<Cached> recompute) {
+    RunConfig c = run.config();
     int[] labels = items.stream().mapToInt(SplitIndex.Item::label).toArray();
     BatchSource source;
     if (spec(c).input() == MethodSpec.Input.PIXELS) {
       List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
       source = new PixelBatches(paths, labels, Transforms.test(clip.config().imageResolution()), decodeThreads);
     } else {
-      NDArray f = spec(c).input().batchFeatures(TensorBytes.decode(backends.store().get(features), m).tensors().get("features"));
+      NDArray f = spec(c).input().batchFeatures(TensorBytes.decode(featureBytes(run, features, recompute), m).tensors()
+          .get("features"));
       source = new FeatureBatches(f, labels);
     }
     try (source) {
@@ -382,8 +476,18 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     }
   }
 
-  private SplitIndex splitIndex(SplitResult split) {
-    return SplitIndex.fromJson(backends.store().get(split.index()));
+  /** The run's split index, verified against the ref the data stage returned. */
+  private SplitIndex splitIndex(StageInput run, SplitResult split) {
+    try {
+      return SplitIndex.fromJson(backends.store().get(split.index()));
+    } catch (CorruptObjectException e) {
+      throw Failures.corruptObject(e, "submit the campaign again: the data stage of run " + run.runKey() + " rewrites it");
+    }
+  }
+
+  /** An integrity event of the run: the worker's log, and the run's MLflow tag and metric. */
+  private void warn(StageInput run, String line) {
+    Integrity.record(backends.tracker(), run.runKey(), run.mlflowRunId(), line);
   }
 
   private static MethodSpec spec(RunConfig c) {

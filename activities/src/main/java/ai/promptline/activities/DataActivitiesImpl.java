@@ -1,5 +1,6 @@
 package ai.promptline.activities;
 
+import ai.promptline.activities.store.ObjectStore;
 import ai.promptline.ml.data.BenchmarkDataset;
 import ai.promptline.ml.data.DatasetException;
 import ai.promptline.ml.data.Datasets;
@@ -73,7 +74,14 @@ public final class DataActivitiesImpl implements DataActivities {
       throw Failures.datasetError("target dataset '" + target.name() + "' at " + target.root()
           + " has no test images; a cross-dataset target is evaluated on its test split", null);
     TargetIndex index = new TargetIndex(ds.name(), ds.imageRoot().toString(), ds.template(), ds.classNames(), test);
-    BlobRef ref = backends.store().put(TargetIndex.key(run.runKey(), ds.name()), index.toJson());
+    String key = TargetIndex.key(run.runKey(), ds.name());
+    try {
+      ObjectStore.checkKey(key); // the dataset's name is user input: it must not leave runs/<key>/targets/
+    } catch (ObjectStore.StoreException e) {
+      throw Failures.invalidInput("target dataset name '" + ds.name() + "' cannot name an object: " + e.getMessage()
+          + "; rename the dataset (letters, digits, '.', '_', '-')", e);
+    }
+    BlobRef ref = backends.store().put(key, index.toJson());
     return new TargetSplit(ds.name(), ref, ds.fingerprint(), ds.template(), ds.classNames().size(), test.size());
   }
 

@@ -16,4 +16,12 @@ public final class Failures {
   public static ApplicationFailure datasetError(String message, Throwable cause) {
     return ApplicationFailure.newNonRetryableFailureWithCause(message, "DatasetError", cause);
   }
+
+  /**
+   * A stored record this activity cannot rebuild is corrupt (re-reading it will not help): the run
+   * fails with the object named; {@code fix} says what rewrites it.
+   */
+  public static ApplicationFailure corruptObject(ai.promptline.activities.store.CorruptObjectException e, String fix) {
+    return ApplicationFailure.newNonRetryableFailureWithCause(e.getMessage() + "; " + fix, "CorruptObject", e);
+  }
 }

@@ -63,9 +63,13 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     return backends.tracker();
   }
 
+  /**
+   * The run's commit marker, trusted only when it verifies and parses as this run's FINISHED result;
+   * a corrupt or unreadable one means "not finished" (the run is run again, deterministically).
+   */
   @Override
   public RunResult lookupFinished(String runKey) {
-    return backends.store().find(resultKey(runKey)).map(b -> read(b, RunResult.class)).orElse(null);
+    return Integrity.finishedResult(backends.store(), resultKey(runKey), runKey);
   }
 
   @Override
@@ -189,7 +193,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     }
     tracker().log(runId, Map.of(), metrics, tags);
     if (in.trained() != null && in.trained().prompt() != null)
-      tracker().uploadArtifact(runId, "prompt/prompt.safetensors", backends.store().get(in.trained().prompt()));
+      tracker().uploadArtifact(runId, "prompt/prompt.safetensors", Integrity.prompt(backends.store(), in.trained().prompt(), runKey));
     tracker().uploadArtifact(runId, "provenance.json", write(provenance(in)));
     RunResult result = new RunResult(runKey, in.run().config(), runId, Stages.FINISHED, in.eval(), false, null);
     backends.store().put(resultKey(runKey), write(result)); // commit marker: the run is done
@@ -239,9 +243,9 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
 
   @Override
   public void closeIfRunning(String runKey, String status, String message) {
-    Optional<byte[]> loc = backends.store().find(locationKey(runKey));
-    if (loc.isEmpty()) return; // the run never reached MLflow
-    RunLocation l = read(loc.get(), RunLocation.class);
+    Optional<RunLocation> found = Integrity.record(backends.store(), locationKey(runKey), RunLocation.class);
+    if (found.isEmpty()) return; // the run never reached MLflow, or its record is unreadable (logged)
+    RunLocation l = found.get();
     if ("RUNNING".equals(tracker().getRun(l.runId()).status())) finishRun(l.runId(), status, message);
   }
 

@@ -37,7 +37,7 @@ public final class Connections implements AutoCloseable {
   }
 
   public Backends backends(MeterRegistry meters) {
-    return new Backends(settings.store(), settings.tracker(), meters);
+    return new Backends(settings.store(), settings.tracker(), meters, settings.scratch());
   }
 
   @Override

@@ -3,6 +3,7 @@ package ai.promptline.workers;
 import ai.promptline.activities.store.LocalObjectStore;
 import ai.promptline.activities.store.MinioObjectStore;
 import ai.promptline.activities.store.ObjectStore;
+import ai.promptline.activities.store.ScratchCache;
 import ai.promptline.activities.tracking.FileTracker;
 import ai.promptline.activities.tracking.MlflowTracker;
 import ai.promptline.activities.tracking.Tracker;
@@ -11,6 +12,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -30,6 +32,9 @@ import java.util.Map;
  *       the buckets in {@code PROMPTLINE_MINIO_WORKER_BUCKETS}) when present, else its root key
  *   <li>{@code PROMPTLINE_MLFLOW_USERNAME} / {@code PROMPTLINE_MLFLOW_PASSWORD} (MLflow basic auth),
  *       else the same names in the credentials file; none = requests without credentials
+ *   <li>{@code PROMPTLINE_SCRATCH} — the worker's local cache of blobs read from the store (default
+ *       {@code $PROMPTLINE_HOME/scratch}), {@code PROMPTLINE_SCRATCH_MAX} its size cap (default 10g;
+ *       {@code 0} = no cache)
  * </ul>
  */
 public record Settings(
@@ -84,6 +89,41 @@ public record Settings(
           + key.buckets().split(",")[0].strip() + "-" + bucket + "', or set PROMPTLINE_MINIO_ACCESS_KEY/SECRET_KEY"
           + " to a key allowed on it");
     return new MinioObjectStore(storeEndpoint, key.access(), key.secret(), bucket).ensureBucket();
+  }
+
+  /** The worker's scratch folder: {@code PROMPTLINE_SCRATCH}, else {@code $PROMPTLINE_HOME/scratch}. */
+  public Path scratchDir() {
+    String dir = env.get("PROMPTLINE_SCRATCH");
+    return dir == null || dir.isBlank() ? home.resolve("scratch") : Path.of(dir).toAbsolutePath();
+  }
+
+  /** The scratch cache's size cap in bytes ({@code PROMPTLINE_SCRATCH_MAX}: bytes or k/m/g; default 10g; 0 = none). */
+  public long scratchMaxBytes() {
+    return parseSize("PROMPTLINE_SCRATCH_MAX", env.getOrDefault("PROMPTLINE_SCRATCH_MAX", "10g"));
+  }
+
+  /** The worker-local cache of feature blobs, checkpoints and prompts (disabled when the cap is 0). */
+  public ScratchCache scratch() {
+    return ScratchCache.open(scratchDir(), scratchMaxBytes());
+  }
+
+  /** {@code 123}, {@code 64k}, {@code 512m}, {@code 10g} (powers of 1024). */
+  static long parseSize(String variable, String value) {
+    String v = value.strip().toLowerCase(Locale.ROOT);
+    long unit = 1;
+    if (v.endsWith("b")) v = v.substring(0, v.length() - 1);
+    if (v.endsWith("k")) unit = 1L << 10;
+    else if (v.endsWith("m")) unit = 1L << 20;
+    else if (v.endsWith("g")) unit = 1L << 30;
+    if (unit > 1) v = v.substring(0, v.length() - 1);
+    try {
+      long n = Long.parseLong(v.strip());
+      if (n < 0) throw new NumberFormatException();
+      return Math.multiplyExact(n, unit);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException(variable + "='" + value + "' is not a size; use bytes or a number with k, m or g"
+          + " (e.g. 10g), or 0 for none");
+    }
   }
 
   /** A MinIO key; {@code buckets} = the scope of a worker key ({@code a,b-*}), null when unscoped. */

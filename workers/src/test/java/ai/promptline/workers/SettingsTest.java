@@ -71,7 +71,8 @@ class SettingsTest {
     ObjectStore store = s.store();
     assertInstanceOf(LocalObjectStore.class, store, "file: needs no credentials");
     store.put("k/v", "x".getBytes(StandardCharsets.UTF_8));
-    assertEquals("x", Files.readString(objects.resolve("k/v")));
+    assertTrue(Files.readString(objects.resolve("k/v")).endsWith("\nx"), "a file where the URI points: digest header, then the bytes");
+    assertEquals("x", new String(store.find("k/v").orElseThrow(), StandardCharsets.UTF_8));
     assertEquals("file:" + objects, store.describe());
   }
 
@@ -112,5 +113,25 @@ class SettingsTest {
     assertEquals("\"", m.get("ONE_QUOTE"), "a lone quote is kept");
     assertTrue(m.keySet().stream().noneMatch(k -> k.startsWith("#") || k.isEmpty() || k.contains(" ")), m.keySet().toString());
     assertThrows(IllegalStateException.class, () -> Settings.readEnvFile(dir.resolve("absent.env")));
+  }
+
+  @Test
+  void scratch_defaultsUnderHome_withACap_andBadSizesAreNamed() {
+    Settings d = Settings.from(Map.of("PROMPTLINE_HOME", dir.toString()));
+    assertEquals(dir.toAbsolutePath().resolve("scratch"), d.scratchDir());
+    assertEquals(10L << 30, d.scratchMaxBytes());
+    assertTrue(d.scratch().enabled());
+    assertTrue(Files.isDirectory(dir.resolve("scratch/blobs")));
+    Settings s = Settings.from(Map.of("PROMPTLINE_HOME", dir.toString(), "PROMPTLINE_SCRATCH", dir.resolve("tmpfs").toString(),
+        "PROMPTLINE_SCRATCH_MAX", "512m"));
+    assertEquals(dir.resolve("tmpfs").toAbsolutePath(), s.scratch().dir());
+    assertEquals(512L << 20, s.scratch().maxBytes());
+    assertEquals(12345, Settings.parseSize("X", "12345"));
+    assertEquals(64 << 10, Settings.parseSize("X", "64K"));
+    assertEquals(2L << 30, Settings.parseSize("X", "2gb"));
+    assertTrue(!Settings.from(Map.of("PROMPTLINE_HOME", dir.toString(), "PROMPTLINE_SCRATCH_MAX", "0")).scratch().enabled());
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> Settings.from(Map.of("PROMPTLINE_SCRATCH_MAX", "lots")).scratchMaxBytes());
+    assertTrue(bad.getMessage().contains("PROMPTLINE_SCRATCH_MAX='lots'") && bad.getMessage().contains("10g"), bad.getMessage());
   }
 }
