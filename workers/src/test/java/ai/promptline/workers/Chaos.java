@@ -221,12 +221,18 @@ final class Chaos {
       return c.get(c.size() - 1);
     }
 
-    /** The first feature blob of the campaign once it exists (the shared test features of the dataset). */
+    /** A test-feature blob of the campaign once it exists (shared by every run of the dataset). */
     String awaitFeatureBlob(Duration timeout) throws Exception {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (System.nanoTime() < deadline) {
-        List<String> f = store.list("features/");
-        if (!f.isEmpty()) return f.get(0);
+        for (String k : store.list("features/")) {
+          // the test-transform blobs (base and novel test images) are read by every run's evaluation
+          byte[] data = store.find(k).orElse(new byte[0]);
+          if (data.length < 8) continue;
+          long n = java.nio.ByteBuffer.wrap(data, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+          String header = new String(data, 8, (int) Math.min(n, data.length - 8), java.nio.charset.StandardCharsets.UTF_8);
+          if (header.contains("\"transform\":\"test")) return k;
+        }
         Thread.sleep(300);
       }
       throw new AssertionError("no feature blob appeared within " + timeout);
@@ -287,6 +293,8 @@ final class Chaos {
     int objectsDiffering;
     int corruptObjects;
     int warnings;
+    int tempUploads;
+    int scratchTemp;
     List<String> problems = new ArrayList<>();
     String scratch = "";
     Path scratchDir;
@@ -317,6 +325,10 @@ final class Chaos {
     private void objects(Settings refSettings, Settings settings) throws Exception {
       Map<String, String> a = digests(refSettings);
       Map<String, String> b = digests(settings);
+      // temporary uploads of a worker killed mid-put: never listed or read as data, swept after an hour
+      tempUploads = (int) b.keySet().stream().filter(k -> k.startsWith(".tmp/")).count();
+      b.keySet().removeIf(k -> k.startsWith(".tmp/"));
+      a.keySet().removeIf(k -> k.startsWith(".tmp/"));
       for (String k : b.keySet()) if (!a.containsKey(k)) { orphanedOrPartial++; problems.add("object only under chaos: " + k); }
       for (String k : a.keySet()) if (!b.containsKey(k)) { orphanedOrPartial++; problems.add("object missing under chaos: " + k); }
       for (var e : b.entrySet()) {
@@ -362,8 +374,8 @@ final class Chaos {
         String key = MlflowRest.tag(run, "promptline.run_key");
         if (key == null) parents++;
         else byKey.computeIfAbsent(key, x -> new ArrayList<>()).add(run);
-        for (JsonNode t : run.path("data").path("tags"))
-          if (t.path("key").asText().contains("warning")) warnings++;
+        String w = MlflowRest.tag(run, "promptline.warnings");
+        if (w != null) warnings += (int) w.lines().filter(l -> !l.isBlank()).count();
       }
       if (parents != 1) { duplicateMlflowRuns += Math.abs(parents - 1); problems.add(parents + " campaign parent runs"); }
       Map<String, JsonNode> refByKey = new HashMap<>();
@@ -398,26 +410,28 @@ final class Chaos {
       return out;
     }
 
-    /** The worker scratch space after the campaign: no temporary files, every cached file verifies. */
+    /**
+   * The worker scratch space after the campaign: every entry under {@code blobs/} is named by its
+   * SHA-256 and must hash to it; {@code tmp/*.part} files are writes a SIGKILL interrupted (never read).
+   */
     private void scratch() throws Exception {
       if (scratchDir == null) { scratch = "not mounted"; return; }
       int files = 0;
       int bad = 0;
       try (Stream<Path> s = Files.walk(scratchDir)) {
         for (Path p : s.filter(Files::isRegularFile).toList()) {
+          String rel = scratchDir.relativize(p).toString();
+          if (rel.startsWith("tmp/")) { scratchTemp++; continue; }
           files++;
           String name = p.getFileName().toString();
-          String stem = name.contains(".") ? name.substring(0, name.indexOf('.')) : name;
-          boolean temp = name.startsWith(".") || name.endsWith(".tmp");
-          boolean digestNamed = stem.matches("[0-9a-f]{64}");
-          if (temp || digestNamed && !ContentKeys.sha256Hex(Files.readAllBytes(p)).equals(stem)) {
+          if (!rel.startsWith("blobs/") || !ContentKeys.sha256Hex(Files.readAllBytes(p)).equals(name)) {
             bad++;
             problems.add("scratch file left partial or corrupt: " + p);
           }
         }
       }
       orphanedOrPartial += bad;
-      scratch = files + " cached file(s), " + bad + " partial/corrupt";
+      scratch = files + " cached file(s) all verified, " + bad + " partial/corrupt, " + scratchTemp + " interrupted temp file(s) in tmp/";
     }
 
     int scratchFullEvents(List<Path> logs) throws Exception {
@@ -435,7 +449,7 @@ final class Chaos {
     }
 
     String corruptionWarnings() {
-      return warnings + " warning tag(s) in MLflow";
+      return warnings + " integrity warning(s) on the runs in MLflow (promptline.warnings)";
     }
 
     String table(List<ChaosIT.Row> rows, int total) {
@@ -449,8 +463,9 @@ final class Chaos {
             runsFinished, runs, identicalResults, runs, duplicateMlflowRuns, duplicateMetricPoints, runningLeft,
             orphanedOrPartial, row.detail()));
       sb.append(String.format(Locale.ROOT, "%nalso: runs started twice in Temporal %d; objects differing from the reference %d;"
-          + " objects failing SHA-256 verification %d; loss points missing %d, differing %d%n", runsStartedTwice, objectsDiffering,
-          corruptObjects, missingMetricPoints, lossValuesDiffering));
+          + " objects failing SHA-256 verification %d; loss points missing %d, differing from the reference %d;"
+          + " temporary uploads under .tmp/ left by killed workers %d (never listed or read; swept after 1 h)%n", runsStartedTwice,
+          objectsDiffering, corruptObjects, missingMetricPoints, lossValuesDiffering, tempUploads));
       if (!problems.isEmpty()) sb.append("problems:\n  ").append(String.join("\n  ", problems)).append('\n');
       return sb.toString();
     }
