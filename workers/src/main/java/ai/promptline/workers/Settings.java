@@ -1,15 +1,19 @@
 package ai.promptline.workers;
 
+import ai.promptline.activities.retry.Retrier;
 import ai.promptline.activities.store.LocalObjectStore;
 import ai.promptline.activities.store.MinioObjectStore;
 import ai.promptline.activities.store.ObjectStore;
+import ai.promptline.activities.store.RetryingObjectStore;
 import ai.promptline.activities.tracking.FileTracker;
 import ai.promptline.activities.tracking.MlflowTracker;
+import ai.promptline.activities.tracking.RetryingTracker;
 import ai.promptline.activities.tracking.Tracker;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -26,6 +30,8 @@ import java.util.Map;
  *       {@code PROMPTLINE_BUCKET} or {@code PROMPTLINE_MINIO_BUCKET} (promptline)
  *   <li>{@code PROMPTLINE_MINIO_ACCESS_KEY} / {@code PROMPTLINE_MINIO_SECRET_KEY}, else
  *       {@code PROMPTLINE_CREDENTIALS_FILE} (default {@code $PROMPTLINE_HOME/credentials.env})
+ *   <li>{@code PROMPTLINE_RETRY_BUDGET} (5m) — how long one MinIO or MLflow call waits out a service
+ *       that is down or restarting before it fails (e.g. {@code 300s}, {@code 10m}, {@code 0} = no waiting)
  * </ul>
  */
 public record Settings(
@@ -62,11 +68,24 @@ public record Settings(
     return Path.of(root).resolve(".promptline");
   }
 
-  public Tracker tracker() {
-    if (mlflowUri.startsWith("file:")) return new FileTracker(fileUriPath(mlflowUri));
-    return new MlflowTracker(mlflowUri);
+  /** How long one call to MinIO or MLflow waits out transient faults ({@code PROMPTLINE_RETRY_BUDGET}, default 5 min). */
+  public Duration retryBudget() {
+    String v = env.get("PROMPTLINE_RETRY_BUDGET");
+    if (v == null || v.isBlank()) return Retrier.DEFAULT_BUDGET;
+    try {
+      return Retrier.parseDuration(v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("PROMPTLINE_RETRY_BUDGET: " + e.getMessage());
+    }
   }
 
+  /** The tracker; a server one waits out restarts for {@link #retryBudget()}. */
+  public Tracker tracker() {
+    if (mlflowUri.startsWith("file:")) return new FileTracker(fileUriPath(mlflowUri));
+    return new RetryingTracker(new MlflowTracker(mlflowUri), new Retrier(RetryingTracker.serviceName(mlflowUri), retryBudget()));
+  }
+
+  /** The object store; MinIO waits out restarts for {@link #retryBudget()}. */
   public ObjectStore store() {
     if (storeEndpoint.startsWith("file:")) return new LocalObjectStore(fileUriPath(storeEndpoint));
     Map<String, String> creds = credentials();
@@ -75,7 +94,8 @@ public record Settings(
     if (access == null || secret == null)
       throw new IllegalStateException("no MinIO credentials: set PROMPTLINE_MINIO_ACCESS_KEY and PROMPTLINE_MINIO_SECRET_KEY"
           + " or run ./promptline services up (it writes " + credentialsFile + ")");
-    return new MinioObjectStore(storeEndpoint, access, secret, bucket).ensureBucket();
+    ObjectStore minio = new MinioObjectStore(storeEndpoint, access, secret, bucket).ensureBucket();
+    return new RetryingObjectStore(minio, new Retrier(RetryingObjectStore.serviceName("MinIO", minio), retryBudget()));
   }
 
   private Map<String, String> credentials() {
