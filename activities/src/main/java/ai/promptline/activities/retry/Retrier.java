@@ -164,6 +164,9 @@ public final class Retrier {
   public static String rootMessage(Throwable e) {
     String last = null;
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      // the network's words where they are plain; okio's EOF text ("\n not found: limit=0 …") is not
+      if (t instanceof java.net.ConnectException && t.getMessage() != null) return abbreviate(t.getMessage());
+      if (t instanceof java.io.EOFException) return "connection closed by the server mid-response";
       if (t instanceof org.mlflow.tracking.MlflowHttpException h)
         return "HTTP " + h.getStatusCode() + (h.getBodyMessage() == null || h.getBodyMessage().isBlank() ? ""
             : " " + abbreviate(h.getBodyMessage()));

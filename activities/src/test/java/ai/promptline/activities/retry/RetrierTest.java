@@ -167,6 +167,15 @@ class RetrierTest {
   }
 
   @Test
+  void rootMessages_sayWhatTheNetworkSaid() {
+    assertEquals("Connection refused", Retrier.rootMessage(refused()));
+    assertEquals("connection closed by the server mid-response", Retrier.rootMessage(new RuntimeException("cannot write",
+        new IOException("unexpected end of stream", new java.io.EOFException("\n not found: limit=0 content=…")))));
+    assertEquals("HTTP 503 server not initialized", Retrier.rootMessage(new RuntimeException(
+        new org.mlflow.tracking.MlflowHttpException(503, "Service Unavailable", "server\n not initialized"))));
+  }
+
+  @Test
   void durations_parseAndFormat() {
     assertEquals(Duration.ofSeconds(300), Retrier.parseDuration("300s"));
     assertEquals(Duration.ofSeconds(300), Retrier.parseDuration("300"));
