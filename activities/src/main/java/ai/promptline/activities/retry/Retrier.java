@@ -163,9 +163,11 @@ public final class Retrier {
    */
   public static String rootMessage(Throwable e) {
     String last = null;
+    String refused = null;
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      // the network's words where they are plain; okio's EOF text ("\n not found: limit=0 …") is not
-      if (t instanceof java.net.ConnectException && t.getMessage() != null) return abbreviate(t.getMessage());
+      // the network's words where they are plain (the innermost "Connection refused"); okio's EOF
+      // text ("\n not found: limit=0 …") is not
+      if (t instanceof java.net.ConnectException && t.getMessage() != null) refused = t.getMessage();
       if (t instanceof java.io.EOFException) return "connection closed by the server mid-response";
       if (t instanceof org.mlflow.tracking.MlflowHttpException h)
         return "HTTP " + h.getStatusCode() + (h.getBodyMessage() == null || h.getBodyMessage().isBlank() ? ""
@@ -175,7 +177,7 @@ public final class Retrier {
       if (t.getMessage() != null && !t.getMessage().isBlank()) last = t.getMessage();
       else if (last == null) last = t.getClass().getSimpleName();
     }
-    return abbreviate(last);
+    return abbreviate(refused != null ? refused : last);
   }
 
   private static String abbreviate(String s) {
