@@ -42,9 +42,10 @@ import ai.promptline.workflows.model.TrainParams;
 import io.micrometer.core.instrument.Timer;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
+import ai.promptline.activities.retry.KeepAlive;
+import java.util.concurrent.atomic.AtomicReference;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -182,14 +183,24 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   @Override
   public TrainResult train(TrainInput input) {
     long started = System.currentTimeMillis();
+    RunConfig c = input.run().config();
+    ActivityExecutionContext ctx = Activity.getExecutionContext();
+    // while a store or tracker call waits for its service, heartbeats re-send the latest progress
+    // (first that of the previous attempt), so a resume point is never overwritten by the wait
+    AtomicReference<TrainProgress> progress = new AtomicReference<>(ctx.getHeartbeatDetails(TrainProgress.class).orElse(null));
+    try (KeepAlive.Scope keepAlive = KeepAlive.install(() -> ctx.heartbeat(progress.get()));
+        ModelCache.Leases lease = models.acquireAll(c.frozenModels());
+        NDManager m = NDManager.newBaseManager()) {
+      return train(input, started, ctx, progress, splitIndex(input.run(), input.split()), lease, m);
+    }
+  }
+
+  private TrainResult train(TrainInput input, long started, ActivityExecutionContext ctx,
+      AtomicReference<TrainProgress> progress, SplitIndex index, ModelCache.Leases lease, NDManager m) {
     StageInput run = input.run();
     RunConfig c = run.config();
     TrainParams p = c.train();
-    ActivityExecutionContext ctx = Activity.getExecutionContext();
-    SplitIndex index = splitIndex(run, input.split());
-    try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
-        NDManager m = NDManager.newBaseManager();
-        PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
+    try (PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
       Map<String, String> env = Provenance.environment(m);
       if (method instanceof FittedMethod fitted) return fit(run, input, index, fitted, lease.model(0), m, env, started);
       if (method.parameters().isEmpty() || p.epochs() == 0)
@@ -197,32 +208,53 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       int[] labels = index.train().stream().mapToInt(SplitIndex.Item::label).toArray();
       ClassSet classes = new ClassSet(index.baseClasses(), index.template(), index.dataset());
 
-      PromptTrainer.Resume resume = resumePoint(run, ctx, m);
-      Set<Long> logged = new HashSet<>();
-      backends.tracker().metricHistory(run.mlflowRunId(), "loss").forEach(x -> logged.add(x.step()));
+      Map<String, String> resumedMetadata = new LinkedHashMap<>();
+      PromptTrainer.Resume resume = resumePoint(run, ctx, m, resumedMetadata);
+      Map<Long, Metric> loggedLoss = EpochHistory.logged(backends.tracker(), run.mlflowRunId(), EpochHistory.LOSS);
+      Map<Long, Metric> loggedLr = EpochHistory.logged(backends.tracker(), run.mlflowRunId(), EpochHistory.LR);
+      // the checkpoint counts only with its epochs' metrics: log what the tracker lacks (a metric call
+      // that failed after an older version wrote the checkpoint first), with the original timestamps
+      EpochHistory history = resumedMetadata.containsKey(EpochHistory.METADATA_KEY) ? EpochHistory.decode(resumedMetadata)
+          : EpochHistory.fromTracker(loggedLoss, loggedLr, resume.startEpoch());
+      history.truncate(resume.startEpoch());
+      List<Metric> missing = history.missingFrom(loggedLoss, loggedLr);
+      if (!missing.isEmpty()) {
+        backends.tracker().log(run.mlflowRunId(), Map.of(), missing, Map.of());
+        for (Metric x : missing) (x.key().equals(EpochHistory.LOSS) ? loggedLoss : loggedLr).put(x.step(), x);
+      }
       String prefix = "runs/" + run.runKey() + "/ckpt/";
       PromptTrainer.Listener listener = new PromptTrainer.Listener() {
-        private String lastCheckpoint;
+        private String lastCheckpoint = progress.get() == null ? null : progress.get().checkpointKey();
 
         @Override
         public void epochEnd(int epoch, double loss, double lr, Map<String, NDArray> state) {
-          String key = prefix + String.format("epoch-%05d.safetensors", epoch + 1);
-          byte[] ckpt = TensorBytes.encode(state, Map.of("epochsDone", String.valueOf(epoch + 1)));
-          backends.scratch().keep(key, backends.store().put(key, ckpt), ckpt);
           long step = epoch + 1;
-          if (!logged.contains(step)) {
-            long now = System.currentTimeMillis();
-            backends.tracker().log(run.mlflowRunId(), Map.of(),
-                List.of(new Metric("loss", loss, step, now), new Metric("lr", lr, step, now)), Map.of());
-          }
+          Metric lossPoint = loggedLoss.get(step);
+          Metric lrPoint = loggedLr.get(step);
+          long now = System.currentTimeMillis();
+          // one timestamp per (run, step): a repeated call sends identical rows, which the tracker stores once
+          EpochHistory.Point point = new EpochHistory.Point(step, loss, lr, lossPoint != null ? lossPoint.timestamp() : now);
+          List<Metric> toLog = new ArrayList<>(2);
+          if (lossPoint == null) toLog.add(point.metrics().get(0));
+          if (lrPoint == null) toLog.add(point.metrics().get(1));
+          // metrics first: a checkpoint is published only once its epoch's metrics are durable
+          if (!toLog.isEmpty()) backends.tracker().log(run.mlflowRunId(), Map.of(), toLog, Map.of());
+          for (Metric x : toLog) (x.key().equals(EpochHistory.LOSS) ? loggedLoss : loggedLr).put(step, x);
+          history.add(point);
+          String key = prefix + String.format("epoch-%05d.safetensors", step);
+          byte[] ckpt = TensorBytes.encode(state,
+              Map.of("epochsDone", String.valueOf(step), EpochHistory.METADATA_KEY, history.encode()));
+          backends.scratch().keep(key, backends.store().put(key, ckpt), ckpt);
           backends.meters().counter("promptline.train.epochs", "method", c.method()).increment();
           lastCheckpoint = key;
-          ctx.heartbeat(new TrainProgress(epoch + 1, key));
+          progress.set(new TrainProgress(epoch + 1, key));
+          ctx.heartbeat(progress.get());
         }
 
         @Override
         public void batchEnd(int epoch, int batch) {
-          ctx.heartbeat(new TrainProgress(epoch, lastCheckpoint)); // throttled by the SDK
+          progress.set(new TrainProgress(epoch, lastCheckpoint));
+          ctx.heartbeat(progress.get()); // throttled by the SDK
         }
       };
       PromptTrainer.Settings settings = new PromptTrainer.Settings(p.epochs(), p.batchSize(),
@@ -275,7 +307,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     } catch (IllegalArgumentException e) {
       throw Failures.invalidInput(e.getMessage(), e);
     }
-    long now = System.currentTimeMillis();
+    long now = TrackingActivitiesImpl.metricTimestamp();
     List<Metric> metrics = new ArrayList<>();
     fit.metrics().forEach((k, v) -> metrics.add(new Metric(k, v, 0, now)));
     // a retried attempt fits the same again: log once
@@ -342,7 +374,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
    * writes that epoch again) and past ones written before digests were recorded (not trusted); none
    * left means a fresh start. Resuming is bit-exact, so either way the result is the same.
    */
-  private PromptTrainer.Resume resumePoint(StageInput run, ActivityExecutionContext ctx, NDManager m) {
+  private PromptTrainer.Resume resumePoint(StageInput run, ActivityExecutionContext ctx, NDManager m,
+      Map<String, String> metadataOut) {
     List<String> ckpts = new ArrayList<>(backends.store().list("runs/" + run.runKey() + "/ckpt/"));
     Optional<TrainProgress> hb = ctx.getHeartbeatDetails(TrainProgress.class);
     if (ckpts.isEmpty() && hb.isPresent() && hb.get().checkpointKey() != null) ckpts.add(hb.get().checkpointKey());
@@ -359,6 +392,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           continue;
         }
         var contents = TensorBytes.decode(blob.get().data(), m);
+        metadataOut.putAll(contents.metadata());
         int epochs = Integer.parseInt(contents.metadata().get("epochsDone"));
         return new PromptTrainer.Resume(epochs, contents.tensors());
       } catch (CorruptObjectException e) {

@@ -179,7 +179,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     String runId = in.run().mlflowRunId();
     String runKey = in.run().runKey();
     List<Metric> metrics = new ArrayList<>();
-    long now = System.currentTimeMillis();
+    long now = metricTimestamp(); // the same in every attempt: a retried logRun sends identical rows
     metrics.add(new Metric("acc_base", in.eval().accBase(), 0, now));
     metrics.add(new Metric("acc_novel", in.eval().accNovel(), 0, now));
     metrics.add(new Metric("hm", in.eval().hm(), 0, now));
@@ -235,7 +235,8 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
   @Override
   public void finishRun(String mlflowRunId, String status, String message) {
     if (message != null && !message.isBlank())
-      tracker().log(mlflowRunId, Map.of(), List.of(), Map.of(TAG_ERROR, message, TAG_NOTE, "**" + status + "**: " + message));
+      tracker().log(mlflowRunId, Map.of(), List.of(), Map.of(TAG_ERROR, message, TAG_NOTE, errorNote(status, message)));
+    if (Stages.FINISHED.equals(status)) clearErrorTags(mlflowRunId);
     tracker().setStatus(mlflowRunId, status);
     if (!Stages.FINISHED.equals(status))
       backends.meters().counter("promptline.runs", "status", status.toLowerCase(java.util.Locale.ROOT)).increment();
@@ -252,10 +253,42 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
   @Override
   public void finishCampaign(String campaignKey, String mlflowRunId, String status, List<RunResult> runs) {
     CampaignSummary summary = CampaignSummary.of(runs);
-    tracker().log(mlflowRunId, Map.of(), summary.metrics(System.currentTimeMillis()), Map.of());
+    tracker().log(mlflowRunId, Map.of(), summary.metrics(metricTimestamp()), Map.of());
     tracker().uploadArtifact(mlflowRunId, "summary.csv", summary.csv().getBytes(StandardCharsets.UTF_8));
     tracker().uploadArtifact(mlflowRunId, "summary.md", summary.markdown().getBytes(StandardCharsets.UTF_8));
+    if (Stages.FINISHED.equals(status)) clearErrorTags(mlflowRunId);
     tracker().setStatus(mlflowRunId, status);
+  }
+
+  /** The note {@link #finishRun} leaves on a run that did not finish. */
+  static String errorNote(String status, String message) {
+    return "**" + status + "**: " + message;
+  }
+
+  /**
+   * Success clears what a failed earlier attempt left: the {@code promptline.error} tag and its
+   * note (a note that is not an error note, such as a campaign's description, stays).
+   */
+  void clearErrorTags(String runId) {
+    Map<String, String> tags = tracker().getRun(runId).tags();
+    if (tags.containsKey(TAG_ERROR)) tracker().deleteTag(runId, TAG_ERROR);
+    String note = tags.get(TAG_NOTE);
+    if (note != null && (note.startsWith(errorNote(Stages.FAILED, "")) || note.startsWith(errorNote(Stages.KILLED, ""))))
+      tracker().deleteTag(runId, TAG_NOTE);
+  }
+
+  /**
+   * Timestamp of metrics logged by an activity: when the activity was first scheduled, which every
+   * retried attempt shares, so a repeated log call sends rows identical to the first (MLflow keeps
+   * one of identical rows; the file tracker does the same). Outside an activity: now.
+   */
+  static long metricTimestamp() {
+    try {
+      long scheduled = io.temporal.activity.Activity.getExecutionContext().getInfo().getScheduledTimestamp();
+      return scheduled > 0 ? scheduled : System.currentTimeMillis();
+    } catch (IllegalStateException notInAnActivity) {
+      return System.currentTimeMillis();
+    }
   }
 
   private static String campaignNote(CampaignSpec spec, String key) {

@@ -9,7 +9,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.promptline.activities.store.LocalObjectStore;
+import ai.promptline.activities.retry.Retrier;
+import ai.promptline.activities.retry.Transients;
 import ai.promptline.activities.tracking.FileTracker;
+import ai.promptline.activities.tracking.ForwardingTracker;
+import ai.promptline.activities.tracking.RetryingTracker;
+import ai.promptline.activities.tracking.Tracker;
 import ai.promptline.activities.tracking.Tracker.Metric;
 import ai.promptline.ml.clip.ClipConfig;
 import ai.promptline.ml.clip.ClipWeights;
@@ -55,11 +60,22 @@ class ComputeTrainEvalTest {
     store = new LocalObjectStore(dir.resolve("store"));
     tracker = new FileTracker(dir.resolve("mlruns"));
     models = new ModelCache();
+    start(tracker);
+  }
+
+  private void start(Tracker activityTracker) {
+    start(activityTracker, Duration.ofSeconds(60));
+  }
+
+  /** The activity environment with the compute activities over {@code store} and {@code activityTracker}. */
+  private void start(Tracker activityTracker, Duration heartbeatTimeout) {
+    if (env != null) env.close();
     env = TestActivityEnvironment.newInstance();
     env.registerActivitiesImplementations(
-        new ComputeActivitiesImpl(new Backends(store, tracker, new SimpleMeterRegistry()), models, 1));
+        new ComputeActivitiesImpl(new Backends(store, activityTracker, new SimpleMeterRegistry()), models, 1));
     compute = env.newActivityStub(ComputeActivities.class, ActivityOptions.newBuilder()
-        .setStartToCloseTimeout(Duration.ofMinutes(2)).setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
+        .setStartToCloseTimeout(Duration.ofMinutes(2)).setHeartbeatTimeout(heartbeatTimeout)
+        .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
         .build());
   }
 
@@ -80,8 +96,14 @@ class ComputeTrainEvalTest {
     return store.put(key, TensorBytes.encode(Map.of("features", normalRows(m, s, seed)), Map.of()));
   }
 
-  @Test
-  void train_checkpointsEveryEpoch_resumesOnRetry_andEvaluateUsesTheTrainedPrompt() throws Exception {
+  /** A CoOp run on cached random features of a tiny random CLIP: 12 train, 30 base and 10 novel test items. */
+  private record Coop(Stages.SplitResult split, Stages.FeatureResult feats, RunConfig config) {
+    Stages.TrainInput input(Stages.StageInput run) {
+      return new Stages.TrainInput(run, split, feats);
+    }
+  }
+
+  private Coop coop(int epochs) throws Exception {
     Path weights = dir.resolve("tiny.safetensors");
     int e = ClipConfig.tinyVit().embedDim();
     Stages.SplitResult split;
@@ -101,9 +123,18 @@ class ComputeTrainEvalTest {
       feats = new Stages.FeatureResult("fk", features(m, "features/train", new Shape(2, 12, e), 1),
           features(m, "features/base", new Shape(30, e), 2), features(m, "features/novel", new Shape(10, e), 3), e, 2, false);
     }
-    TrainParams p = new TrainParams(3, 4, 0.5, 0.9, 5e-4, 1, 1e-5, 4, "a photo of a", 2);
+    TrainParams p = new TrainParams(epochs, 4, 0.5, 0.9, 5e-4, 1, 1e-5, 4, "a photo of a", 2);
     RunConfig config = new RunConfig(new DatasetRef("synthetic", dir.toString(), "fp"),
         new ModelRef("tiny", weights.toString(), ModelCache.sha256(weights)), "coop", 4, 1, "base2novel", p);
+    return new Coop(split, feats, config);
+  }
+
+  @Test
+  void train_checkpointsEveryEpoch_resumesOnRetry_andEvaluateUsesTheTrainedPrompt() throws Exception {
+    Coop coop = coop(3);
+    Stages.SplitResult split = coop.split();
+    Stages.FeatureResult feats = coop.feats();
+    RunConfig config = coop.config();
     String runId = tracker.createRun(tracker.experimentId("e"), "r", Map.of());
     Stages.StageInput run = new Stages.StageInput("RK", config, runId);
 
@@ -201,5 +232,151 @@ class ComputeTrainEvalTest {
     assertEquals(List.of(0.0, 0.0), tracker.metricHistory(runId, "train.recomputed_steps").stream().map(Metric::value).toList());
     Stages.EvalResult eval = compute.evaluate(new Stages.EvalInput(run, split, none, first));
     assertEquals(2, eval.baseTotal());
+  }
+
+  // ------------------------------------------------------------------ the tracker down while training
+
+  /** Fails (connection refused) or drops the logging of one epoch's loss while {@code outage} is set. */
+  private static final class EpochOutage extends ForwardingTracker {
+    final long step;
+    final java.util.concurrent.atomic.AtomicBoolean outage = new java.util.concurrent.atomic.AtomicBoolean(true);
+    final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger(Integer.MAX_VALUE);
+    final boolean drop;
+    final List<Metric> dropped = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    EpochOutage(Tracker inner, long step, boolean drop) {
+      super(inner);
+      this.step = step;
+      this.drop = drop;
+    }
+
+    @Override
+    public void log(String runId, Map<String, String> params, List<Metric> metrics, Map<String, String> tags) {
+      boolean hit = metrics.stream().anyMatch(m -> m.key().equals("loss") && m.step() == step);
+      if (hit && outage.get() && failures.getAndDecrement() > 0) {
+        if (drop) { // the call "succeeds" but nothing is stored: the state an older version left behind
+          dropped.addAll(metrics);
+          return;
+        }
+        throw new Tracker.TrackerException("MLflow at file-test: log failed", new java.net.ConnectException("Connection refused"));
+      }
+      super.log(runId, params, metrics, tags);
+    }
+  }
+
+  private static List<Long> steps(Tracker t, String runId, String key) {
+    return t.metricHistory(runId, key).stream().map(Metric::step).toList();
+  }
+
+  /**
+   * MLflow refuses connections for a few tries at the end of epoch 2: the attempt waits (it is not
+   * failed), heartbeating the progress it had (epoch 1's checkpoint) rather than clearing it, and
+   * every epoch is logged once.
+   */
+  @Test
+  void trackerDownBrieflyAtAnEpoch_trainingWaits_heartbeatingItsProgress_andLogsEveryEpochOnce() throws Exception {
+    Coop coop = coop(3);
+    EpochOutage down = new EpochOutage(tracker, 2, false);
+    down.failures.set(3);
+    java.util.concurrent.atomic.AtomicInteger waits = new java.util.concurrent.atomic.AtomicInteger();
+    start(new RetryingTracker(down, new Retrier(RetryingTracker.serviceName("file-test"), Duration.ofMinutes(5),
+        Retrier.Clock.SYSTEM, ms -> {
+          waits.incrementAndGet();
+          Thread.sleep(ms);
+        }, new SplittableRandom(5), Transients::isTransient)), Duration.ofSeconds(1));
+    List<ComputeActivitiesImpl.TrainProgress> beats = new java.util.concurrent.CopyOnWriteArrayList<>();
+    env.setActivityHeartbeatListener(ComputeActivitiesImpl.TrainProgress.class, beats::add);
+    String runId = tracker.createRun(tracker.experimentId("e"), "r", Map.of());
+    Stages.TrainResult r = compute.train(coop.input(new Stages.StageInput("RK", coop.config(), runId)));
+
+    assertEquals(0, r.resumedFromEpoch(), "one attempt, no resume");
+    assertEquals(3, waits.get());
+    assertEquals(List.of(1L, 2L, 3L), steps(tracker, runId, "loss"));
+    assertEquals(List.of(1L, 2L, 3L), steps(tracker, runId, "lr"));
+    ComputeActivitiesImpl.TrainProgress atEpoch1 = new ComputeActivitiesImpl.TrainProgress(1, "runs/RK/ckpt/epoch-00001.safetensors");
+    assertTrue(beats.contains(atEpoch1), "heartbeats during the wait carry the progress: " + beats);
+    int first = beats.indexOf(atEpoch1);
+    assertTrue(beats.subList(first, beats.size()).stream().allMatch(b -> b.epochsDone() >= 1 && b.checkpointKey() != null),
+        "no heartbeat after epoch 1 lost its checkpoint: " + beats);
+  }
+
+  /**
+   * MLflow stays down past the budget at the end of epoch 2: the attempt fails with a message
+   * naming MLflow, epoch 2's checkpoint was not published (its metrics come first), and the
+   * resumed attempt logs epochs 2 and 3, so the curve has every epoch once.
+   */
+  @Test
+  void trackerDownPastTheBudget_failsBeforeTheCheckpointCounts_andTheResumeLogsEveryEpochOnce() throws Exception {
+    Coop coop = coop(3);
+    EpochOutage down = new EpochOutage(tracker, 2, false);
+    FakeClock clock = new FakeClock();
+    start(new RetryingTracker(down, new Retrier(RetryingTracker.serviceName("file-test"), Duration.ofSeconds(30), clock, clock,
+        new SplittableRandom(5), Transients::isTransient)));
+    String runId = tracker.createRun(tracker.experimentId("e"), "r", Map.of());
+    Stages.StageInput run = new Stages.StageInput("RK", coop.config(), runId);
+
+    io.temporal.failure.ActivityFailure failed = org.junit.jupiter.api.Assertions.assertThrows(
+        io.temporal.failure.ActivityFailure.class, () -> compute.train(coop.input(run)));
+    String message = ((io.temporal.failure.ApplicationFailure) failed.getCause()).getOriginalMessage();
+    assertTrue(message.startsWith("MLflow (tracking server file-test) unreachable for 30s ("), message);
+    assertFalse(((io.temporal.failure.ApplicationFailure) failed.getCause()).isNonRetryable(), "Temporal retries it");
+    assertEquals(List.of("runs/RK/ckpt/epoch-00001.safetensors"), store.list("runs/RK/ckpt/"),
+        "epoch 2's checkpoint waits for its metrics");
+    assertEquals(List.of(1L), steps(tracker, runId, "loss"));
+
+    down.outage.set(false);
+    Stages.TrainResult resumed = compute.train(coop.input(run));
+    assertEquals(1, resumed.resumedFromEpoch());
+    assertEquals(List.of(1L, 2L, 3L), steps(tracker, runId, "loss"));
+    assertEquals(List.of(1L, 2L, 3L), steps(tracker, runId, "lr"));
+  }
+
+  /**
+   * A checkpoint whose epoch never reached MLflow (as older versions could leave one: checkpoint
+   * first, then the failed metric call): the resumed attempt logs the missing points from the
+   * checkpoint's history — the same values and timestamps — exactly once, however often it resumes.
+   */
+  @Test
+  void aCheckpointWithoutItsMetrics_isBackfilledOnResume_onceWithTheOriginalPoints() throws Exception {
+    Coop coop = coop(3);
+    EpochOutage lost = new EpochOutage(tracker, 2, true);
+    lost.failures.set(1);
+    start(lost);
+    String runId = tracker.createRun(tracker.experimentId("e"), "r", Map.of());
+    Stages.StageInput run = new Stages.StageInput("RK", coop.config(), runId);
+    compute.train(coop.input(run));
+    assertEquals(List.of(1L, 3L), steps(tracker, runId, "loss"), "epoch 2's points were lost");
+    assertEquals(2, lost.dropped.size());
+    try (NDManager m = NDManager.newBaseManager()) {
+      Map<String, String> meta = TensorBytes.decode(store.find("runs/RK/ckpt/epoch-00003.safetensors").orElseThrow(), m).metadata();
+      assertEquals(3, EpochHistory.decode(meta).points().size(), "the checkpoint carries every epoch's points");
+    }
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+      Stages.TrainResult again = compute.train(coop.input(run));
+      assertEquals(3, again.resumedFromEpoch());
+      assertEquals(List.of(1L, 2L, 3L), steps(tracker, runId, "loss").stream().sorted().toList());
+      assertEquals(3, steps(tracker, runId, "lr").size());
+    }
+    for (Metric m : lost.dropped) {
+      List<Metric> h = tracker.metricHistory(runId, m.key()).stream().filter(x -> x.step() == 2).toList();
+      assertEquals(List.of(m), h, "backfilled with the original value and timestamp");
+    }
+  }
+
+  private static final class FakeClock implements Retrier.Clock, Retrier.Sleeper {
+    long nanos;
+
+    public long nanos() {
+      return nanos;
+    }
+
+    public long millis() {
+      return nanos / 1_000_000L;
+    }
+
+    public void sleep(long millis) {
+      nanos += millis * 1_000_000L;
+    }
   }
 }

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Run params, and the find-before-create idempotency of the tracking activities on the file backends. */
-class TrackingActivitiesImplTest {
+public class TrackingActivitiesImplTest {
   @TempDir Path dir;
 
   private static RunConfig config() {
@@ -209,5 +209,113 @@ class TrackingActivitiesImplTest {
     assertTrue(Double.isNaN(r.eval().targetMean()));
     assertFalse(new String(TrackingActivitiesImpl.write(r), StandardCharsets.UTF_8).contains("targets"),
         "records without targets are written as before");
+  }
+
+  /**
+   * A run that failed once (MLflow down) and then finished: the FINISHED run carries no stale
+   * {@code promptline.error} tag or error note; a campaign parent keeps its description note.
+   */
+  @Test
+  void success_clearsTheErrorTagAndNoteThatAFailedAttemptLeft() {
+    FileTracker tracker = new FileTracker(dir.resolve("mlruns"));
+    LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));
+    TrackingActivitiesImpl a = new TrackingActivitiesImpl(new Backends(store, tracker, new SimpleMeterRegistry()));
+    String exp = tracker.experimentId("promptline");
+    String parent = tracker.createRun(exp, "campaign:c", Map.of(TrackingActivitiesImpl.TAG_CAMPAIGN, "c",
+        TrackingActivitiesImpl.TAG_NOTE, "### Campaign c", TrackingActivitiesImpl.TAG_ERROR, "1 run failed"));
+    String id = a.startRun("RK", config(), parent, "wf-1");
+    a.finishRun(id, Stages.FAILED, "Connection refused");
+    assertEquals("Connection refused", tracker.getRun(id).tags().get(TrackingActivitiesImpl.TAG_ERROR));
+    assertEquals("**FAILED**: Connection refused", tracker.getRun(id).tags().get(TrackingActivitiesImpl.TAG_NOTE));
+
+    assertEquals(id, a.startRun("RK", config(), parent, "wf-2"), "the re-run resumes the same MLflow run");
+    a.finishRun(id, Stages.FINISHED, null);
+    Map<String, String> tags = tracker.getRun(id).tags();
+    assertEquals(Stages.FINISHED, tracker.getRun(id).status());
+    assertFalse(tags.containsKey(TrackingActivitiesImpl.TAG_ERROR), tags.toString());
+    assertFalse(tags.containsKey(TrackingActivitiesImpl.TAG_NOTE), tags.toString());
+
+    a.finishCampaign("CK", parent, Stages.FINISHED, List.of());
+    Map<String, String> p = tracker.getRun(parent).tags();
+    assertFalse(p.containsKey(TrackingActivitiesImpl.TAG_ERROR), p.toString());
+    assertEquals("### Campaign c", p.get(TrackingActivitiesImpl.TAG_NOTE), "the campaign's own note stays");
+
+    String failedParent = tracker.createRun(exp, "campaign:d", Map.of(TrackingActivitiesImpl.TAG_ERROR, "x"));
+    a.finishCampaign("CK2", failedParent, Stages.FAILED, List.of());
+    assertEquals("x", tracker.getRun(failedParent).tags().get(TrackingActivitiesImpl.TAG_ERROR), "only success clears");
+  }
+
+  /**
+   * logRun retried by Temporal after its first attempt logged the metrics (the commit marker's write
+   * failed): both attempts send the same timestamp, so the run has each final metric once.
+   */
+  @Test
+  void aRetriedLogRun_logsEachFinalMetricOnce() {
+    FileTracker tracker = new FileTracker(dir.resolve("mlruns"));
+    LocalObjectStore local = new LocalObjectStore(dir.resolve("store"));
+    java.util.concurrent.atomic.AtomicInteger resultWrites = new java.util.concurrent.atomic.AtomicInteger();
+    ai.promptline.activities.store.ObjectStore store = new ai.promptline.activities.store.ObjectStore() {
+      public BlobRef put(String key, byte[] data) {
+        if (key.endsWith("/result.json") && resultWrites.incrementAndGet() == 1)
+          throw new IllegalStateException("the store went away writing " + key);
+        return local.put(key, data);
+      }
+
+      public java.util.Optional<Blob> read(String key) {
+        return local.read(key);
+      }
+
+      public java.util.Optional<Stat> stat(String key) {
+        return local.stat(key);
+      }
+
+      public List<String> list(String prefix) {
+        return local.list(prefix);
+      }
+
+      public void delete(String key) {
+        local.delete(key);
+      }
+
+      public String describe() {
+        return local.describe();
+      }
+    };
+    TrackingActivitiesImpl impl = new TrackingActivitiesImpl(new Backends(store, tracker, new SimpleMeterRegistry()));
+    String parent = tracker.createRun(tracker.experimentId("promptline"), "campaign:c", Map.of());
+    String id = impl.startRun("RK", config(), parent, "wf-1");
+    BlobRef index = local.put("splits/i.json", "{}".getBytes(StandardCharsets.UTF_8));
+    Stages.LogInput input = new Stages.LogInput(new Stages.StageInput("RK", config(), id),
+        new Stages.SplitResult(index, "fp123", "a photo of a {}.", List.of("a"), List.of("b"), 4, 10, 10),
+        new Stages.FeatureResult("fk", index, index, index, 32, 1, true), null,
+        new EvalResult(80, 60, EvalResult.harmonicMean(80, 60), 10, 10));
+    // a real (test) server, so that Temporal itself retries the activity
+    try (io.temporal.testing.TestWorkflowEnvironment env = io.temporal.testing.TestWorkflowEnvironment.newInstance()) {
+      io.temporal.worker.Worker w = env.newWorker("q");
+      w.registerWorkflowImplementationTypes(LogOnceImpl.class);
+      w.registerActivitiesImplementations(impl);
+      env.start();
+      env.getWorkflowClient().newWorkflowStub(LogOnce.class,
+          io.temporal.client.WorkflowOptions.newBuilder().setTaskQueue("q").build()).log(input);
+    }
+    assertEquals(2, resultWrites.get(), "the first attempt failed after logging");
+    for (String m : List.of("acc_base", "acc_novel", "hm"))
+      assertEquals(1, tracker.metricHistory(id, m).size(), m + ": " + tracker.metricHistory(id, m));
+  }
+
+  @io.temporal.workflow.WorkflowInterface
+  public interface LogOnce {
+    @io.temporal.workflow.WorkflowMethod
+    RunResult log(Stages.LogInput input);
+  }
+
+  public static final class LogOnceImpl implements LogOnce {
+    @Override
+    public RunResult log(Stages.LogInput input) {
+      return io.temporal.workflow.Workflow.newActivityStub(ai.promptline.workflows.api.TrackingActivities.class,
+          io.temporal.activity.ActivityOptions.newBuilder().setStartToCloseTimeout(java.time.Duration.ofMinutes(1))
+              .setRetryOptions(io.temporal.common.RetryOptions.newBuilder().setInitialInterval(java.time.Duration.ofMillis(10))
+                  .setMaximumAttempts(3).build()).build()).logRun(input);
+    }
   }
 }

@@ -106,7 +106,8 @@ public final class Demo {
       worker.start();
       out.printf("Submitting campaign '%s': %d runs (%s)%n", spec.name(), spec.expand().size(), CampaignSubmitter.workflowId(spec));
       WorkflowStub stub = CampaignSubmitter.start(conn.client(), spec);
-      CampaignResult result = CampaignSubmitter.await(stub, 10, p -> out.println(progressLine(p)));
+      CampaignResult result = CampaignSubmitter.await(stub, 10, p -> out.println(progressLine(p)),
+          CampaignSubmitter.Reattach.of(settings, out::println));
       out.println();
       out.print(table(result.runs()));
       out.println();

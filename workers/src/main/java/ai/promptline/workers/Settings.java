@@ -1,16 +1,20 @@
 package ai.promptline.workers;
 
+import ai.promptline.activities.retry.Retrier;
 import ai.promptline.activities.store.LocalObjectStore;
 import ai.promptline.activities.store.MinioObjectStore;
 import ai.promptline.activities.store.ObjectStore;
 import ai.promptline.activities.store.ScratchCache;
+import ai.promptline.activities.store.RetryingObjectStore;
 import ai.promptline.activities.tracking.FileTracker;
 import ai.promptline.activities.tracking.MlflowTracker;
+import ai.promptline.activities.tracking.RetryingTracker;
 import ai.promptline.activities.tracking.Tracker;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -35,6 +39,8 @@ import java.util.Map;
  *   <li>{@code PROMPTLINE_SCRATCH} — the worker's local cache of blobs read from the store (default
  *       {@code $PROMPTLINE_HOME/scratch}), {@code PROMPTLINE_SCRATCH_MAX} its size cap (default 10g;
  *       {@code 0} = no cache)
+ *   <li>{@code PROMPTLINE_RETRY_BUDGET} (5m) — how long one MinIO or MLflow call waits out a service
+ *       that is down or restarting before it fails (e.g. {@code 300s}, {@code 10m}, {@code 0} = no waiting)
  * </ul>
  */
 public record Settings(
@@ -71,12 +77,26 @@ public record Settings(
     return Path.of(root).resolve(".promptline");
   }
 
+  /** How long one call to MinIO or MLflow waits out transient faults ({@code PROMPTLINE_RETRY_BUDGET}, default 5 min). */
+  public Duration retryBudget() {
+    String v = env.get("PROMPTLINE_RETRY_BUDGET");
+    if (v == null || v.isBlank()) return Retrier.DEFAULT_BUDGET;
+    try {
+      return Retrier.parseDuration(v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("PROMPTLINE_RETRY_BUDGET: " + e.getMessage());
+    }
+  }
+
+  /** The tracker; a server one waits out restarts for {@link #retryBudget()}. */
   public Tracker tracker() {
     if (mlflowUri.startsWith("file:")) return new FileTracker(fileUriPath(mlflowUri));
     Login login = mlflowLogin();
-    return login == null ? new MlflowTracker(mlflowUri) : new MlflowTracker(mlflowUri, login.username(), login.password());
+    Tracker mlflow = login == null ? new MlflowTracker(mlflowUri) : new MlflowTracker(mlflowUri, login.username(), login.password());
+    return new RetryingTracker(mlflow, new Retrier(RetryingTracker.serviceName(mlflowUri), retryBudget()));
   }
 
+  /** The object store; MinIO waits out restarts for {@link #retryBudget()}. */
   public ObjectStore store() {
     if (storeEndpoint.startsWith("file:")) return new LocalObjectStore(fileUriPath(storeEndpoint));
     S3Key key = s3Key();
@@ -88,7 +108,8 @@ public record Settings(
           + " may use (" + key.buckets() + "): choose a PROMPTLINE_BUCKET matching that, e.g. '"
           + key.buckets().split(",")[0].strip() + "-" + bucket + "', or set PROMPTLINE_MINIO_ACCESS_KEY/SECRET_KEY"
           + " to a key allowed on it");
-    return new MinioObjectStore(storeEndpoint, key.access(), key.secret(), bucket).ensureBucket();
+    ObjectStore minio = new MinioObjectStore(storeEndpoint, key.access(), key.secret(), bucket).ensureBucket();
+    return new RetryingObjectStore(minio, new Retrier(RetryingObjectStore.serviceName("MinIO", minio), retryBudget()));
   }
 
   /** The worker's scratch folder: {@code PROMPTLINE_SCRATCH}, else {@code $PROMPTLINE_HOME/scratch}. */

@@ -134,4 +134,22 @@ class SettingsTest {
         () -> Settings.from(Map.of("PROMPTLINE_SCRATCH_MAX", "lots")).scratchMaxBytes());
     assertTrue(bad.getMessage().contains("PROMPTLINE_SCRATCH_MAX='lots'") && bad.getMessage().contains("10g"), bad.getMessage());
   }
+
+  @Test
+  void retryBudget_defaultsToFiveMinutes_andIsConfigurable() {
+    assertEquals(java.time.Duration.ofMinutes(5), Settings.from(Map.of()).retryBudget());
+    assertEquals(java.time.Duration.ofSeconds(300), Settings.from(Map.of("PROMPTLINE_RETRY_BUDGET", "300s")).retryBudget());
+    assertEquals(java.time.Duration.ofMinutes(10), Settings.from(Map.of("PROMPTLINE_RETRY_BUDGET", "10m")).retryBudget());
+    assertEquals(java.time.Duration.ZERO, Settings.from(Map.of("PROMPTLINE_RETRY_BUDGET", "0")).retryBudget());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Settings.from(Map.of("PROMPTLINE_RETRY_BUDGET", "soon")).retryBudget());
+    assertTrue(e.getMessage().startsWith("PROMPTLINE_RETRY_BUDGET: 'soon' is not a duration"), e.getMessage());
+  }
+
+  @Test
+  void aServerTracker_waitsOutRestarts_aFileOneDoesNot() {
+    Tracker server = Settings.from(Map.of("PROMPTLINE_MLFLOW_URI", "http://127.0.0.1:5999")).tracker();
+    assertInstanceOf(ai.promptline.activities.tracking.RetryingTracker.class, server);
+    assertInstanceOf(FileTracker.class, Settings.from(Map.of("PROMPTLINE_MLFLOW_URI", "file:" + dir)).tracker());
+  }
 }

@@ -10,26 +10,41 @@ import io.temporal.workflow.Workflow;
 import java.time.Duration;
 
 /**
- * Activity options in one place: bookkeeping on the CPU queue with quick bounded retries; compute
- * on the GPU queue with a heartbeat timeout (a dead worker is noticed in seconds, not hours) and
- * a few slower retries. Failures that retrying cannot fix are never retried.
+ * Activity options in one place: bookkeeping on the CPU queue, compute on the GPU queue with a
+ * heartbeat timeout (a dead worker is noticed in seconds, not hours). Failures that retrying
+ * cannot fix are never retried; everything else is retried long enough to outlast a restart of
+ * a service or a worker: inside an attempt, each MinIO/MLflow call waits out a fault for the
+ * worker's retry budget (5 min by default); across attempts, these policies keep retrying for
+ * about 15 minutes of backoff alone (2 s doubling to 60 s, 20 attempts) before the run fails.
+ *
+ * <p>Changing these options does not affect replay: they are not part of what replay compares
+ * ({@code ActivityOptionsReplayTest} replays histories recorded with the old ones).
  */
 final class ActivityStubs {
   /** Failure types that retrying cannot fix (bad config, missing data): fail the run at once. */
   static final String[] NON_RETRYABLE = {"InvalidInput", "DatasetError", "CheckpointError"};
 
+  /** Attempts of any activity: with the backoff below, about 15 minutes of waiting between them. */
+  static final int MAX_ATTEMPTS = 20;
+
+  static final Duration MAX_RETRY_INTERVAL = Duration.ofMinutes(1);
+
   private static final RetryOptions BOOKKEEPING_RETRY =
       RetryOptions.newBuilder()
           .setInitialInterval(Duration.ofSeconds(1))
-          .setMaximumInterval(Duration.ofSeconds(30))
-          .setMaximumAttempts(10)
+          .setBackoffCoefficient(2)
+          .setMaximumInterval(MAX_RETRY_INTERVAL)
+          .setMaximumAttempts(MAX_ATTEMPTS)
           .setDoNotRetry(NON_RETRYABLE)
           .build();
+
+  /** A tracking attempt may wait out an MLflow restart (5 min budget per call) and still report. */
+  static final Duration TRACKING_START_TO_CLOSE = Duration.ofMinutes(15);
 
   private ActivityStubs() {}
 
   static TrackingActivities tracking() {
-    return Workflow.newActivityStub(TrackingActivities.class, cpu(Duration.ofMinutes(5)));
+    return Workflow.newActivityStub(TrackingActivities.class, cpu(TRACKING_START_TO_CLOSE));
   }
 
   static DataActivities data() {
@@ -48,8 +63,9 @@ final class ActivityStubs {
             .setRetryOptions(
                 RetryOptions.newBuilder()
                     .setInitialInterval(Duration.ofSeconds(2))
-                    .setMaximumInterval(Duration.ofMinutes(2))
-                    .setMaximumAttempts(5)
+                    .setBackoffCoefficient(2)
+                    .setMaximumInterval(MAX_RETRY_INTERVAL)
+                    .setMaximumAttempts(MAX_ATTEMPTS)
                     .setDoNotRetry(NON_RETRYABLE)
                     .build())
             .build());

@@ -84,6 +84,9 @@ public final class MinioObjectStore implements ObjectStore {
     this.verify = verify;
     this.steps = steps;
     this.client = MinioClient.builder().endpoint(endpoint).credentials(accessKey, secretKey).build();
+    // the client's default is 5 minutes per connect/read/write: a hung server would outlive the compute
+    // activities' 60 s heartbeat timeout; fail the call instead, which the retrying store repeats
+    client.setTimeout(10_000, 30_000, 30_000);
   }
 
   /** Creates the bucket when it does not exist yet, and removes stale temporary objects. */

@@ -17,7 +17,8 @@ import java.util.stream.Stream;
 /**
  * A tracker that keeps MLflow's records as JSON files ({@code file:} tracking URIs): one folder per
  * run with {@code run.json} and {@code artifacts/}. For machines without an MLflow server and for
- * tests; the semantics (immutable params, appended metrics, terminal statuses) follow MLflow.
+ * tests; the semantics (immutable params, appended metrics, identical metric rows stored once,
+ * terminal statuses) follow MLflow.
  */
 public final class FileTracker implements Tracker {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -97,8 +98,15 @@ public final class FileTracker implements Tracker {
         throw new TrackerException("param '" + k + "' of run " + runId + " is '" + old + "'; params are immutable");
     });
     r.tags().putAll(tags);
-    r.metrics().addAll(metrics);
+    // as MLflow (measured with 3.17.2): a row identical to one stored (key, step, timestamp, value) is kept once
+    for (Metric m : metrics) if (!r.metrics().contains(m)) r.metrics().add(m);
     write(r);
+  }
+
+  @Override
+  public synchronized void deleteTag(String runId, String key) {
+    RunRecord r = read(runId);
+    if (r.tags().remove(key) != null) write(r);
   }
 
   @Override

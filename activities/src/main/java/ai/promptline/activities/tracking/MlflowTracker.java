@@ -155,6 +155,19 @@ public final class MlflowTracker implements Tracker {
   }
 
   @Override
+  public void deleteTag(String runId, String key) {
+    call("delete tag " + key + " of " + runId, () -> {
+      try {
+        client.deleteTag(runId, key);
+      } catch (org.mlflow.tracking.MlflowHttpException e) {
+        // 404 "no tag with name": already gone (e.g. a repeated call whose first answer was lost)
+        if (e.getStatusCode() != 404) throw e;
+      }
+      return null;
+    });
+  }
+
+  @Override
   public List<Metric> metricHistory(String runId, String key) {
     return call("metric history " + key, () -> client.getMetricHistory(runId, key).stream()
         .map(m -> new Metric(m.getKey(), m.getValue(), m.getStep(), m.getTimestamp()))
@@ -182,8 +195,9 @@ public final class MlflowTracker implements Tracker {
     HttpRequest req = builder.build();
     try {
       HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
-      if (resp.statusCode() / 100 != 2)
-        throw new TrackerException("artifact upload of '" + path + "' answered HTTP " + resp.statusCode() + ": " + resp.body());
+      if (resp.statusCode() / 100 != 2) // the status travels as the cause, so callers can tell a 503 from a 400
+        throw new TrackerException("artifact upload of '" + path + "' to " + uri + " answered HTTP " + resp.statusCode()
+            + ": " + resp.body(), new org.mlflow.tracking.MlflowHttpException(resp.statusCode(), "", resp.body()));
     } catch (IOException e) {
       throw new TrackerException("cannot upload artifact '" + path + "' to " + uri + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
