@@ -268,9 +268,30 @@ final class Chaos {
         .userMetadata(stat.userMetadata()).contentType(stat.contentType()).build());
   }
 
-  /** How many executions Temporal has of a workflow id (1 = started once). */
-  static long executions(WorkflowClient client, String workflowId) {
-    return client.listExecutions("WorkflowId = '" + workflowId + "'").count();
+  /**
+   * How many executions Temporal has of a workflow id started at or after {@code since} (1 = started
+   * once). Run workflow ids are content keys, so the reference campaign's runs share them: they are
+   * older than {@code since}.
+   */
+  static long executions(WorkflowClient client, String workflowId, java.time.Instant since) {
+    return client.listExecutions("WorkflowId = '" + workflowId + "' AND StartTime >= '" + since + "'").count();
+  }
+
+  /**
+   * Terminates running executions of these workflow ids: left by an earlier chaos run that was
+   * aborted (a run workflow executes against the bucket of whichever worker takes it, so a stale one
+   * would read the wrong bucket). Returns how many there were.
+   */
+  static int terminateStale(WorkflowClient client, List<String> workflowIds) {
+    int n = 0;
+    for (String id : workflowIds) {
+      boolean running = client.listExecutions("WorkflowId = '" + id + "' AND ExecutionStatus = 'Running'").findAny().isPresent();
+      if (running) {
+        client.newUntypedWorkflowStub(id).terminate("stale run of an aborted chaos suite");
+        n++;
+      }
+    }
+    return n;
   }
 
   static boolean finished(WorkflowClient client, String workflowId) {
@@ -300,7 +321,7 @@ final class Chaos {
     Path scratchDir;
 
     static Report compare(CampaignResult reference, CampaignResult chaos, Settings refSettings, Settings settings,
-        CampaignSpec refSpec, CampaignSpec spec, WorkflowClient client, Path scratchDir) throws Exception {
+        CampaignSpec refSpec, CampaignSpec spec, WorkflowClient client, Path scratchDir, java.time.Instant since) throws Exception {
       Report r = new Report();
       r.scratchDir = scratchDir;
       Map<String, RunResult> ref = new HashMap<>();
@@ -313,7 +334,8 @@ final class Chaos {
             && x.eval().accNovel() == y.eval().accNovel() && x.eval().hm() == y.eval().hm())
           r.identicalResults++;
         else r.problems.add("result of " + x.config().displayName() + " differs: " + x.eval() + " vs " + (y == null ? null : y.eval()));
-        if (executions(client, RunWorkflow.workflowId(x.runKey())) != 1) r.runsStartedTwice++;
+        long n = executions(client, RunWorkflow.workflowId(x.runKey()), since);
+        if (n != 1) { r.runsStartedTwice++; r.problems.add("run " + x.config().displayName() + " has " + n + " executions in Temporal"); }
       }
       r.objects(refSettings, settings);
       r.mlflow(refSettings, refSpec, settings, spec);

@@ -30,7 +30,7 @@ public final class Transients {
   public static boolean isTransient(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       // a digest mismatch (the integrity check's CorruptObjectException) is data, not the network
-      if (t.getClass().getSimpleName().equals("CorruptObjectException")) return false;
+      if (t instanceof ai.promptline.activities.store.CorruptObjectException) return false;
     }
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       Boolean verdict = verdict(t);
