@@ -37,7 +37,7 @@ class SeedCampaignsPlanTest {
     data = tmp.resolve("data");
     models = tmp.resolve("models");
     for (String name : BenchmarkLayouts.names()) {
-      if (!name.startsWith("ImageNet") || name.equals("ImageNet")) BenchmarkLayouts.write(name, data, new BenchmarkLayouts.Counts(2, 1, 1));
+      if (!name.startsWith("ImageNet") || name.equals("ImageNet")) BenchmarkLayouts.write(name, data, new BenchmarkLayouts.Counts(16, 1, 1));
     }
     GeneratedCheckpoints.write(models.resolve("ViT-B-16.pt"), ClipConfig.vitB16());
     GeneratedCheckpoints.write(models.resolve("RN50.pt"), ClipConfig.rn50());
