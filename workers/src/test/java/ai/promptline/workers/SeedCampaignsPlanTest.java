@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Every campaign file under {@code campaigns/} plans cleanly against generated miniatures of the real
  * benchmarks laid out at the real paths ({@link BenchmarkLayouts}) and generated checkpoints with the
  * real architectures' shapes at the released file names, and expands to the grid its seed table needs.
+ * The miniatures have 16 train images per class, the largest shots of any file (planning refuses
+ * shots above a class's images).
  */
 class SeedCampaignsPlanTest {
   @TempDir static Path tmp;
