@@ -35,29 +35,36 @@ public final class WorkerWatch implements AutoCloseable {
   }
 
   static WorkerWatch start(Connections conn, PrintStream out, Duration grace) {
+    return start(conn, out, grace, List.of(TaskQueues.CPU, TaskQueues.GPU),
+        List.of(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY));
+  }
+
+  /** Watches {@code queues} (each for tasks of the matching {@code types}); the last queue's hint names the GPU worker. */
+  static WorkerWatch start(Connections conn, PrintStream out, Duration grace, List<String> queues, List<TaskQueueType> types) {
     ScheduledExecutorService t = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread th = new Thread(r, "promptline-worker-watch");
       th.setDaemon(true);
       return th;
     });
-    boolean[] warned = new boolean[2];
+    boolean[] warned = new boolean[queues.size()];
     Runnable check = () -> {
-      String[] queues = {TaskQueues.CPU, TaskQueues.GPU};
-      TaskQueueType[] types = {TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY};
-      for (int i = 0; i < 2; i++) {
+      boolean all = true;
+      for (int i = 0; i < queues.size(); i++) {
         if (warned[i]) continue;
         try {
-          if (!hasPoller(conn, queues[i], types[i])) {
+          if (!hasPoller(conn, queues.get(i), types.get(i))) {
             warned[i] = true;
-            out.println("warning: no worker is polling task queue " + queues[i] + " at " + conn.settings().temporalTarget()
+            out.println("warning: no worker is polling task queue " + queues.get(i) + " at " + conn.settings().temporalTarget()
                 + " (namespace " + conn.settings().namespace() + "); start one: ./promptline worker"
-                + (i == 1 ? " (or ./promptline worker --queues gpu on a GPU machine)" : ""));
+                + (queues.get(i).equals(TaskQueues.GPU) ? " (or ./promptline worker --queues gpu on a GPU machine)" : ""));
+            out.flush();
           }
         } catch (RuntimeException e) {
           // Temporal briefly away: the wait loop reports that; look again next time
         }
+        all &= warned[i];
       }
-      if (warned[0] && warned[1]) t.shutdown();
+      if (all) t.shutdown();
     };
     t.scheduleWithFixedDelay(check, grace.toMillis(), grace.toMillis(), TimeUnit.MILLISECONDS);
     return new WorkerWatch(t);

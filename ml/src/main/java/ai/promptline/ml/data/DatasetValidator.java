@@ -16,14 +16,19 @@ import java.util.TreeMap;
  * Checks a loaded dataset before any training, and reports <em>all</em> problems at once in one
  * {@link DatasetException} (count + first entries): entries that would read outside the image root
  * (absolute paths, {@code ../} escapes, symbolic links out of it), missing or empty image files, files that are
- * not JPEG/PNG/BMP/GIF (deep mode: that do not decode), labels outside {@code [0, classes)}, two
- * class names for one label, names that disagree with the declared class list, classes without
- * training (or, for evaluation-only targets, test) images, and an empty train split.
+ * not JPEG/PNG/BMP/GIF, images cut short (no end marker in their last bytes; deep mode: that do not
+ * decode), an entry listed twice or in two splits, class names that are not UTF-8, labels outside
+ * {@code [0, classes)}, two class names for one label, names that disagree with the declared class
+ * list, classes without training (or, for evaluation-only targets, test) images, and an empty train
+ * split.
  */
 public final class DatasetValidator {
   /** How thoroughly images are checked. */
   public enum Mode {
-    /** Files exist, are non-empty and start with an image signature (reads 12 bytes per file). */
+    /**
+     * Files exist, are non-empty, start with an image signature and end with the format's end
+     * marker (reads the first 12 and the last 1,024 bytes of each file).
+     */
     STANDARD,
     /** STANDARD plus a full decode of every image and byte-level fingerprinting. */
     DEEP
