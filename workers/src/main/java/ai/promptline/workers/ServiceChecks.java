@@ -103,7 +103,7 @@ public final class ServiceChecks {
     }
     if (r.statusCode() != 200)
       throw new ServiceException("MLflow at " + uri + " answered HTTP " + r.statusCode() + " on /health (is that address an MLflow"
-          + " server?)" + fix, null);
+          + " server?); check PROMPTLINE_MLFLOW_URI (the default is http://127.0.0.1:5000)", null);
     HttpRequest.Builder api = HttpRequest.newBuilder(URI.create(base + "/api/2.0/mlflow/experiments/search")).timeout(TIMEOUT)
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"max_results\": 1}"));
     Map<String, String> env = s.env();
@@ -124,7 +124,7 @@ public final class ServiceChecks {
           + " and MLFLOW_TRACKING_PASSWORD to a user of its auth app", null);
     if (r.statusCode() != 200 || !r.body().strip().startsWith("{"))
       throw new ServiceException("MLflow at " + uri + " answered HTTP " + r.statusCode() + " to an API call (experiments/search);"
-          + " is that address an MLflow tracking server?" + fix, null);
+          + " is that address an MLflow tracking server? check PROMPTLINE_MLFLOW_URI", null);
   }
 
   /**

@@ -338,7 +338,7 @@ final class BadInputs {
     addWithServices("env-mlflow-closed-worker", "env", "PROMPTLINE_MLFLOW_URI at a closed port: worker",
         f -> new Invocation("worker").with("PROMPTLINE_MLFLOW_URI", "http://127.0.0.1:" + f.closedPort()), "cannot reach MLflow");
     addWithServices("env-mlflow-is-minio", "env", "PROMPTLINE_MLFLOW_URI pointing at MinIO", f -> f.run(GOOD).with("PROMPTLINE_MLFLOW_URI",
-        Settings.fromEnv().storeEndpoint()), "on /health (is that address an MLflow server?)");
+        Settings.fromEnv().storeEndpoint()), "on /health (is that address an MLflow server?)", "check PROMPTLINE_MLFLOW_URI");
     addWithServices("env-minio-closed-run", "env", "PROMPTLINE_MINIO_ENDPOINT at a closed port: campaign run",
         f -> f.run(GOOD).with("PROMPTLINE_MINIO_ENDPOINT", "http://127.0.0.1:" + f.closedPort()), "cannot reach MinIO");
     addWithServices("env-minio-bad-secret-run", "env", "a wrong MinIO secret key: campaign run", f -> f.run(GOOD)

@@ -135,5 +135,35 @@ class BadInputsIT {
     assertTrue(outcomes.size() >= 50, "cases: " + outcomes.size());
     assertEquals(List.of(), outcomes.stream().filter(o -> !o.passed()).map(o -> o.c().id() + ": " + o.failure()).toList(), table);
     assertEquals(before, after, "the bad inputs left something in the services");
+
+    // the control: the same checks let the good campaign through, and the snapshot sees its workflow
+    Path good = f.file(BadInputs.GOOD.replace("bad-inputs-good", "bad-inputs-control-" + Long.toString(System.currentTimeMillis(), 36)));
+    CliRun plan = CliRun.of("campaign", "plan", good.toString());
+    assertEquals(0, plan.code(), plan.err());
+    CliRun run = CliRun.of("campaign", "run", "--detach", good.toString());
+    assertEquals(0, run.code(), run.err());
+    String id = ai.promptline.workers.CampaignSubmitter.workflowId(CampaignCommand.load(good));
+    try {
+      State submitted = snapshot(settings);
+      assertEquals(after.workflows() + 1, submitted.workflows(), "a submitted campaign shows in the snapshot: " + submitted);
+    } finally {
+      stop(settings, id);
+    }
+  }
+
+  /** Cancels the control campaign (a worker, if any, then closes its MLflow run), else terminates it. */
+  private static void stop(Settings settings, String workflowId) throws Exception {
+    try (ai.promptline.workers.Connections conn = new ai.promptline.workers.Connections(settings,
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry())) {
+      var stub = conn.client().newUntypedWorkflowStub(workflowId);
+      stub.cancel();
+      try {
+        stub.getResult(5, java.util.concurrent.TimeUnit.SECONDS, Object.class);
+      } catch (java.util.concurrent.TimeoutException e) {
+        stub.terminate("BadInputsIT control: no worker picked it up");
+      } catch (RuntimeException e) {
+        // cancelled, as asked
+      }
+    }
   }
 }
