@@ -143,8 +143,6 @@ public final class CampaignCommand {
     @Parameters(paramLabel = "FILE|ID", description = "Campaign YAML file, or the campaign's workflow id (campaign-<key>, as run and plan print it).")
     String campaign;
 
-    @Spec picocli.CommandLine.Model.CommandSpec cmd;
-
     @Override
     public Integer call() {
       String id;

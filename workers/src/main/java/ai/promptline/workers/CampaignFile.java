@@ -48,6 +48,7 @@ import java.util.Map;
  *     experts: [{name: RN50, weights: /models/RN50.pt, sha256: ...}]
  * shots: [16]
  * seeds: [1, 2, 3]
+ * maxRuns: 10000                        # optional: allow more than 5,000 runs without --yes
  * </pre>
  *
  * <p>Cross-dataset transfer / domain generalisation: {@code protocol: cross-dataset} trains on each
@@ -118,9 +119,9 @@ public record CampaignFile(
       f = YAML.readValue(file.toFile(), CampaignFile.class);
     } catch (UnrecognizedPropertyException e) {
       List<String> known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
-      String at = fieldPath(e.getPath());
-      throw new IllegalArgumentException("campaign file " + file + at(e) + ": unknown field '" + (at.isEmpty() ? e.getPropertyName() : at)
-          + "'" + DidYouMean.hint(e.getPropertyName(), known) + "; known fields" + (at.contains(".") ? " there" : "") + ": "
+      String field = fieldPath(e.getPath());
+      throw new IllegalArgumentException("campaign file " + file + at(e) + ": unknown field '" + (field.isEmpty() ? e.getPropertyName() : field)
+          + "'" + DidYouMean.hint(e.getPropertyName(), known) + "; known fields" + (field.contains(".") ? " there" : "") + ": "
           + String.join(", ", known), e);
     } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
       throw new IllegalArgumentException("campaign file " + file + at(e) + ": " + mismatch(e), e);
