@@ -10,6 +10,7 @@ import ai.promptline.activities.tracking.Tracker.Metric;
 import ai.promptline.ml.clip.ClipModel;
 import ai.promptline.ml.clip.ClipTokenizer;
 import ai.promptline.ml.data.image.Transforms;
+import ai.promptline.ml.data.image.UnreadableImageException;
 import ai.promptline.ml.data.image.Transforms.ImageTransform;
 import ai.promptline.ml.methods.ClassSet;
 import ai.promptline.ml.methods.FittedMethod;
@@ -166,8 +167,12 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       for (int v = 0; v < passes; v++) {
         ImageTransform t = views == 0 ? Transforms.test(size) : Transforms.train(size, c.seed());
         int pass = v;
-        stacked.add(FeatureExtractor.extract(clip, paths, t, v, m, 64, decodeThreads,
-            done -> ctx.heartbeat(kind + " view " + pass + ": " + done + "/" + paths.size())));
+        try {
+          stacked.add(FeatureExtractor.extract(clip, paths, t, v, m, 64, decodeThreads,
+              done -> ctx.heartbeat(kind + " view " + pass + ": " + done + "/" + paths.size())));
+        } catch (UnreadableImageException e) {
+          throw unreadable(dataset, root, e);
+        }
       }
       NDArray all = views == 0 ? stacked.get(0) : NDArrays.stack(new NDList(stacked));
       Map<String, String> meta = Map.of("kind", kind, "transform", transform, "items", String.valueOf(items.size()));
@@ -264,6 +269,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         out = PromptTrainer.train(method, classes, source, settings, resume, listener);
       } catch (PromptTrainer.DivergedException e) {
         throw Failures.invalidInput(e.getMessage(), e);
+      } catch (UnreadableImageException e) {
+        throw unreadable(c.dataset().name(), Path.of(index.imageRoot()), e);
       }
       if (out.recomputedSteps() > 0) {
         backends.meters().counter("promptline.train.recomputed_steps", "method", c.method()).increment(out.recomputedSteps());
@@ -507,7 +514,18 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     }
     try (source) {
       return Evaluator.accuracy(method, classes, source, m);
+    } catch (UnreadableImageException e) {
+      throw unreadable(classes.dataset() == null ? c.dataset().name() : classes.dataset(), root, e);
     }
+  }
+
+  /**
+   * An image that does not decode fails the run at once (retrying reads the same bytes) with the
+   * file's name; no cause is attached, so the message the run reports is this one, not the decoder's.
+   */
+  static io.temporal.failure.ApplicationFailure unreadable(String dataset, Path root, UnreadableImageException e) {
+    return Failures.datasetError("dataset " + dataset + ": " + e.getMessage() + "; replace or remove the file (./promptline data verify "
+        + dataset + " --root " + root + " --deep lists every image that does not decode)", null);
   }
 
   /** The run's split index, verified against the ref the data stage returned. */

@@ -9,7 +9,9 @@ import ai.promptline.workers.CampaignFile;
 import ai.promptline.workers.CampaignSubmitter;
 import ai.promptline.workers.Connections;
 import ai.promptline.workers.Demo;
+import ai.promptline.workers.ServiceChecks;
 import ai.promptline.workers.Settings;
+import ai.promptline.workers.WorkerWatch;
 import ai.promptline.workflows.CampaignWorkflow;
 import ai.promptline.workflows.model.CampaignResult;
 import ai.promptline.workflows.model.CampaignSpec;
@@ -35,8 +37,30 @@ import picocli.CommandLine.Spec;
         CampaignCommand.Compare.class})
 public final class CampaignCommand {
   static CampaignSpec load(Path file) {
+    return load(file, CampaignFile.Limits.DEFAULT);
+  }
+
+  /** Reads and plans a campaign file; path variables and PROMPTLINE_MAX_RUNS come from the environment. */
+  static CampaignSpec load(Path file, CampaignFile.Limits limits) {
     Path abs = file.toAbsolutePath();
-    return CampaignFile.read(abs).plan(abs.getParent());
+    return CampaignFile.read(abs).plan(abs.getParent(), Settings.environment()::get, limits);
+  }
+
+  /** {@code --max-runs} and {@code --yes}: the grid-size guard of plan and run. */
+  static final class GridLimit {
+    @Option(names = "--max-runs", paramLabel = "N",
+        description = "Refuse a grid of more than N runs (default: maxRuns in the file, else PROMPTLINE_MAX_RUNS, else "
+            + CampaignFile.DEFAULT_MAX_RUNS + ").")
+    Integer maxRuns;
+
+    @Option(names = "--yes", description = "Plan a grid larger than the run limit anyway.")
+    boolean yes;
+
+    CampaignFile.Limits limits() {
+      if (maxRuns != null && maxRuns < 1)
+        throw new IllegalArgumentException("--max-runs must be >= 1, got " + maxRuns + " (the most runs a campaign may have without --yes)");
+      return new CampaignFile.Limits(maxRuns, yes);
+    }
   }
 
   @Command(name = "plan", mixinStandardHelpOptions = true,
@@ -45,14 +69,20 @@ public final class CampaignCommand {
     @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
     Path file;
 
+    @picocli.CommandLine.Mixin GridLimit limit = new GridLimit();
+
     @Override
     public Integer call() {
-      System.out.print(planText(load(file), Settings.fromEnv().store()));
+      CampaignSpec spec = load(file, limit.limits());
+      Settings s = Settings.fromEnv();
+      // which runs are reused: read-only (a bucket that does not exist yet holds no results)
+      ObjectStore store = ServiceChecks.minio(s, false) ? s.store() : null;
+      System.out.print(planText(spec, store));
       return 0;
     }
   }
 
-  /** What {@code campaign plan} prints: targets (cross-dataset), then one line per run and whether it is reused. */
+  /** What {@code campaign plan} prints: targets (cross-dataset), then one line per run and whether it is reused ({@code store} null: none is). */
   static String planText(CampaignSpec spec, ObjectStore store) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format("campaign %s -> workflow %s%n", spec.name(), CampaignSubmitter.workflowId(spec)));
@@ -64,19 +94,21 @@ public final class CampaignCommand {
             t.fingerprint() == null ? "-" : t.fingerprint().substring(0, Math.min(16, t.fingerprint().length()))));
     }
     int reuse = 0;
-    for (RunConfig c : spec.expand()) {
+    List<RunConfig> runs = spec.expand();
+    for (RunConfig c : runs) {
       String key = ContentKeys.runKey(c);
-      boolean done = store.exists("runs/" + key + "/result.json");
+      boolean done = store != null && store.exists("runs/" + key + "/result.json");
       if (done) reuse++;
       sb.append(String.format("  %-40s %s  %s%n", c.displayName(), key.substring(0, 16), done ? "reuse (finished)" : "run"));
     }
-    sb.append(String.format("%d runs: %d reused, %d to run%n", spec.expand().size(), reuse, spec.expand().size() - reuse));
+    sb.append(String.format("%d runs: %d reused, %d to run%n", runs.size(), reuse, runs.size() - reuse));
     return sb.toString();
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true,
       description = {"Submit a campaign (or attach to it when it is already running) and wait for it.",
-          "Re-running a campaign that failed re-runs only its unfinished runs. Workers must be running (promptline worker)."})
+          "Re-running a campaign that failed re-runs only its unfinished runs. Workers must be running (promptline worker).",
+          "Temporal, MLflow and MinIO are checked first: nothing is submitted when one cannot be reached."})
   static final class Run implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
     Path file;
@@ -84,31 +116,69 @@ public final class CampaignCommand {
     @Option(names = "--detach", description = "Return after submitting.")
     boolean detach;
 
+    @picocli.CommandLine.Mixin GridLimit limit = new GridLimit();
+
     @Override
     public Integer call() {
-      CampaignSpec spec = load(file);
+      CampaignSpec spec = load(file, limit.limits());
       SimpleMeterRegistry meters = new SimpleMeterRegistry();
-      try (Connections conn = new Connections(Settings.fromEnv(), meters)) {
+      Settings settings = Settings.fromEnv();
+      try (Connections conn = new Connections(settings, meters)) {
+        ServiceChecks.mlflow(settings);
+        ServiceChecks.minio(settings, false);
         WorkflowStub stub = CampaignSubmitter.start(conn.client(), spec);
         System.out.println("submitted " + CampaignSubmitter.workflowId(spec) + " (" + spec.expand().size() + " runs)");
         if (detach) return 0;
-        CampaignResult r = CampaignSubmitter.await(stub, 15, p -> System.out.println(statusLine(p)));
-        System.out.print(Demo.table(r.runs()));
-        return Stages.FINISHED.equals(r.status()) ? 0 : 1;
+        try (WorkerWatch ignored = WorkerWatch.start(conn, System.err)) {
+          CampaignResult r = CampaignSubmitter.await(stub, 15, p -> System.out.println(statusLine(p)));
+          System.out.print(Demo.table(r.runs()));
+          return Stages.FINISHED.equals(r.status()) ? 0 : 1;
+        }
       }
     }
   }
 
   @Command(name = "status", mixinStandardHelpOptions = true, description = "Progress of a running campaign.")
   static final class Status implements Callable<Integer> {
-    @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
-    Path file;
+    @Parameters(paramLabel = "FILE|ID", description = "Campaign YAML file, or the campaign's workflow id (campaign-<key>, as run and plan print it).")
+    String campaign;
 
     @Override
     public Integer call() {
-      CampaignSpec spec = load(file);
-      try (Connections conn = new Connections(Settings.fromEnv(), new SimpleMeterRegistry())) {
-        WorkflowStub stub = conn.client().newUntypedWorkflowStub(CampaignSubmitter.workflowId(spec));
+      String id;
+      String name;
+      Path file = Path.of(campaign);
+      if (campaign.startsWith("campaign-") && !Files.exists(file)) {
+        if (!campaign.matches("campaign-[0-9a-f]{8,64}"))
+          throw new IllegalArgumentException("'" + campaign + "' is not a campaign workflow id (campaign-<hex key>, as campaign plan"
+              + " prints it); give the id or the campaign file");
+        id = campaign;
+        name = null;
+      } else {
+        CampaignSpec spec = load(file);
+        id = CampaignSubmitter.workflowId(spec);
+        name = spec.name();
+      }
+      Settings settings = Settings.fromEnv();
+      try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
+        io.temporal.api.workflow.v1.WorkflowExecutionInfo info;
+        try {
+          info = conn.service().blockingStub().describeWorkflowExecution(
+              io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest.newBuilder().setNamespace(settings.namespace())
+                  .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder().setWorkflowId(id)).build())
+              .getWorkflowExecutionInfo();
+        } catch (io.grpc.StatusRuntimeException e) {
+          if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) throw e;
+          throw new IllegalArgumentException("no campaign " + (name == null ? "" : "'" + name + "' ") + "(workflow " + id + ") in namespace "
+              + settings.namespace() + " at " + settings.temporalTarget() + "; submit it with ./promptline campaign run FILE", e);
+        }
+        var st = info.getStatus();
+        if (st != io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
+          System.out.println("campaign " + (name == null ? id : name + " (" + id + ")") + ": "
+              + st.name().replace("WORKFLOW_EXECUTION_STATUS_", "").toLowerCase(java.util.Locale.ROOT));
+          return st == io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED ? 0 : 1;
+        }
+        WorkflowStub stub = conn.client().newUntypedWorkflowStub(id);
         System.out.println(statusLine(stub.query("progress", CampaignWorkflow.Progress.class)));
       }
       return 0;

@@ -29,11 +29,13 @@ public final class DataLayoutCommand implements Runnable {
   @Option(names = "--dataset", description = "benchmark to write (repeatable; default: all of them)")
   List<String> datasets;
 
-  @Option(names = "--per-class", defaultValue = "2", description = "train images per class (val and test get 1; default: ${DEFAULT-VALUE})")
+  @Option(names = "--per-class", defaultValue = "16", description = "train images per class (val and test get 1; default: ${DEFAULT-VALUE},"
+      + " the most shots a campaign may ask for: planning refuses shots above a class's image count)")
   int perClass;
 
   @Override
   public void run() {
+    if (perClass < 1) throw new IllegalArgumentException("--per-class must be >= 1, got " + perClass + " (train images per class)");
     List<String> names = datasets == null || datasets.isEmpty() ? BenchmarkLayouts.names() : new ArrayList<>();
     if (datasets != null) for (String d : datasets) names.add(Datasets.spec(d).name());
     PrintWriter w = spec.commandLine().getOut();

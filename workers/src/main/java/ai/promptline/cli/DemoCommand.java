@@ -32,7 +32,14 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
-    for (int k : shots) if (k < 1) throw new IllegalArgumentException("--shots must be >= 1, got " + k);
+    int perClass = ai.promptline.ml.scenes.SceneBenchmark.Spec.defaults().train();
+    for (int k : shots) {
+      if (k < 1) throw new IllegalArgumentException("--shots must be >= 1, got " + k);
+      if (k > perClass)
+        throw new IllegalArgumentException("--shots " + k + ": the demo's Scenes benchmark has " + perClass + " train images per class;"
+            + " give at most " + perClass);
+    }
+    for (int s : seeds) if (s < 0) throw new IllegalArgumentException("--seeds must be >= 0, got " + s);
     List<String> ms = methods == null ? Demo.Options.defaults().methods() : methods;
     for (String m : ms) {
       if (!Demo.METHODS.containsKey(m)) {

@@ -3,6 +3,7 @@ package ai.promptline.cli;
 import ai.promptline.workers.Connections;
 import ai.promptline.workers.MetricsServer;
 import ai.promptline.workers.PromptlineWorker;
+import ai.promptline.workers.ServiceChecks;
 import ai.promptline.workers.Settings;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -32,19 +33,29 @@ public final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (slots < 1) throw new IllegalArgumentException("--slots must be >= 1, got " + slots);
+    if (slots < 1) throw new IllegalArgumentException("--slots must be >= 1, got " + slots + " (concurrent compute activities, one per GPU)");
+    for (String q : queues)
+      if (!q.equals("cpu") && !q.equals("gpu"))
+        throw new IllegalArgumentException("--queues: unknown queue '" + q + "'; give cpu, gpu or cpu,gpu");
+    if (decodeThreads < 0) throw new IllegalArgumentException("--decode-threads must be >= 0 (0 = all cores), got " + decodeThreads);
+    if (metricsPort < 0 || metricsPort > 65535)
+      throw new IllegalArgumentException("--metrics-port must be a port 1-65535 (0 = off), got " + metricsPort);
     Settings settings = Settings.fromEnv();
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     int threads = decodeThreads > 0 ? decodeThreads : Runtime.getRuntime().availableProcessors();
     CountDownLatch stop = new CountDownLatch(1);
-    try (MetricsServer ignored = MetricsServer.start(metricsPort, meters);
-        Connections conn = new Connections(settings, meters);
-        PromptlineWorker worker = new PromptlineWorker(conn.client(), conn.backends(meters),
-            new PromptlineWorker.Options(new LinkedHashSet<>(queues), slots, threads))) {
-      worker.start();
-      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-      System.out.println("worker polling " + queues + " on " + settings.temporalTarget() + " (Ctrl-C to stop)");
-      stop.await();
+    try (Connections conn = new Connections(settings, meters)) {
+      // all three services before polling: a worker that cannot record or store would fail every task
+      ServiceChecks.mlflow(settings);
+      ServiceChecks.minio(settings, true);
+      try (MetricsServer ignored = MetricsServer.start(metricsPort, meters);
+          PromptlineWorker worker = new PromptlineWorker(conn.client(), conn.backends(meters),
+              new PromptlineWorker.Options(new LinkedHashSet<>(queues), slots, threads))) {
+        worker.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+        System.out.println("worker polling " + queues + " on " + settings.temporalTarget() + " (Ctrl-C to stop)");
+        stop.await();
+      }
     }
     return 0;
   }

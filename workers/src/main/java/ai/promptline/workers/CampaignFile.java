@@ -6,6 +6,7 @@ import ai.promptline.ml.data.Datasets;
 import ai.promptline.ml.clip.ClipArchitectures;
 import ai.promptline.ml.clip.ClipCheckpoints;
 import ai.promptline.ml.clip.ClipConfig;
+import ai.promptline.ml.clip.WeightsCheck;
 import ai.promptline.ml.methods.ClipTemplates;
 import ai.promptline.ml.methods.Methods;
 import ai.promptline.workflows.model.CampaignSpec;
@@ -47,6 +48,7 @@ import java.util.Map;
  *     experts: [{name: RN50, weights: /models/RN50.pt, sha256: ...}]
  * shots: [16]
  * seeds: [1, 2, 3]
+ * maxRuns: 10000                        # optional: allow more than 5,000 runs without --yes
  * </pre>
  *
  * <p>Cross-dataset transfer / domain generalisation: {@code protocol: cross-dataset} trains on each
@@ -58,7 +60,17 @@ import java.util.Map;
 public record CampaignFile(
     String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
     List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds,
-    List<Dataset> targets) {
+    List<Dataset> targets, Integer maxRuns) {
+
+  /** Runs a campaign may have unless the file, {@code --max-runs} or {@code PROMPTLINE_MAX_RUNS} allow more (or {@code --yes}). */
+  public static final int DEFAULT_MAX_RUNS = 5000;
+
+  /** A campaign file without a run limit of its own. */
+  public CampaignFile(String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
+      List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds,
+      List<Dataset> targets) {
+    this(name, experiment, model, datasets, methods, shots, seeds, protocol, maxParallel, heartbeatTimeoutSeconds, targets, null);
+  }
 
   /** A campaign file without cross-dataset targets. */
   public CampaignFile(String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
@@ -91,20 +103,144 @@ public record CampaignFile(
   }
 
   private static final ObjectMapper YAML =
-      new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+      new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // shots: [1.5] is an error, not 1
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION); // a key given twice
 
+  /**
+   * Reads a campaign file. Every problem is one line naming the file, the line and column, the field
+   * and what to write instead: YAML syntax, unknown fields (with the nearest known one), values of
+   * the wrong type, a key given twice.
+   */
   public static CampaignFile read(Path file) {
     if (!Files.isRegularFile(file)) throw new IllegalArgumentException("campaign file " + file + " does not exist");
+    CampaignFile f;
     try {
-      return YAML.readValue(file.toFile(), CampaignFile.class);
+      f = YAML.readValue(file.toFile(), CampaignFile.class);
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException("campaign file " + file + ": unknown field '" + e.getPropertyName()
-          + "' at " + e.getPathReference() + "; known fields: " + e.getKnownPropertyIds(), e);
+      List<String> known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
+      String field = fieldPath(e.getPath());
+      throw new IllegalArgumentException("campaign file " + file + at(e) + ": unknown field '" + (field.isEmpty() ? e.getPropertyName() : field)
+          + "'" + DidYouMean.hint(e.getPropertyName(), known) + "; known fields" + (field.contains(".") ? " there" : "") + ": "
+          + String.join(", ", known), e);
+    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+      throw new IllegalArgumentException("campaign file " + file + at(e) + ": " + mismatch(e), e);
+    } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+      if (e.getCause() instanceof com.fasterxml.jackson.core.JacksonException syntax && syntax.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException)
+        throw syntaxError(file, syntax);
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+      String msg = root instanceof IllegalArgumentException && root.getMessage() != null ? root.getMessage() : e.getOriginalMessage();
+      throw new IllegalArgumentException("campaign file " + file + at(e) + ": " + fieldPrefix(e.getPath()) + firstLine(msg), e);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IllegalArgumentException("campaign file " + file + " is not valid: " + e.getOriginalMessage(), e);
+      String msg = firstLine(e.getOriginalMessage());
+      if (msg.startsWith("Duplicate field"))
+        throw new IllegalArgumentException("campaign file " + file + at(e) + ": " + msg.replace("Duplicate field", "the field")
+            + " is given twice; keep one", e);
+      throw syntaxError(file, e);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read campaign file " + file + ": " + e.getMessage(), e);
     }
+    if (f == null)
+      throw new IllegalArgumentException("campaign file " + file + " is empty; give at least name, model, datasets and methods"
+          + " (see campaigns/README.md)");
+    return f;
+  }
+
+  private static IllegalArgumentException syntaxError(Path file, com.fasterxml.jackson.core.JacksonException e) {
+    String where = at(e);
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException y && y.getProblemMark() != null)
+      where = " line " + (y.getProblemMark().getLine() + 1) + ", column " + (y.getProblemMark().getColumn() + 1);
+    return new IllegalArgumentException("campaign file " + file + " is not valid YAML at" + where + ": " + yamlProblem(e)
+        + "; fix the syntax there (indentation with spaces, ':' after every key, matching brackets and quotes; quote values"
+        + " with '{', '}', ':' or '#', e.g. root: \"${PROMPTLINE_DATA}\")", e);
+  }
+
+  private static String at(com.fasterxml.jackson.core.JacksonException e) {
+    var l = e.getLocation();
+    if (l == null || l.getLineNr() < 1) return "";
+    return " line " + l.getLineNr() + (l.getColumnNr() > 0 ? ", column " + l.getColumnNr() : "");
+  }
+
+  /** The YAML path of a mapping problem: {@code methods[1].train.epochs}. */
+  private static String fieldPath(List<com.fasterxml.jackson.databind.JsonMappingException.Reference> path) {
+    StringBuilder b = new StringBuilder();
+    for (var r : path) {
+      if (r.getFieldName() != null) b.append(b.length() == 0 ? "" : ".").append(r.getFieldName());
+      else if (r.getIndex() >= 0) b.append('[').append(r.getIndex()).append(']');
+    }
+    return b.toString();
+  }
+
+  private static String fieldPrefix(List<com.fasterxml.jackson.databind.JsonMappingException.Reference> path) {
+    String p = fieldPath(path);
+    return p.isEmpty() ? "" : "'" + p + "': ";
+  }
+
+  private static final java.util.regex.Pattern FROM =
+      java.util.regex.Pattern.compile("(?:from|coerce) (String \"[^\"]*\"|[A-Za-z-]+ value(?: \\([^)]*\\))?)");
+
+  /** A value of the wrong type: the field, what it must be, and what the file has. */
+  private static String mismatch(com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+    String path = fieldPath(e.getPath());
+    Class<?> t = e.getTargetType();
+    String msg = String.valueOf(e.getOriginalMessage());
+    if (msg.startsWith("No content to map")) return "the file is empty; give at least name, model, datasets and methods";
+    String want;
+    if (t == null) want = "another type";
+    else if (t == Integer.class || t == int.class || t == Long.class || t == long.class) want = "a whole number";
+    else if (t == Double.class || t == double.class) want = "a number";
+    else if (t == String.class) want = "text";
+    else if (t == Boolean.class || t == boolean.class) want = "true or false";
+    else if (List.class.isAssignableFrom(t) || java.util.Collection.class.isAssignableFrom(t))
+      want = "a list, e.g. " + (path.isEmpty() ? "[...]" : lastField(path) + ": " + example(lastField(path)));
+    else if (Map.class.isAssignableFrom(t)) want = "a mapping of key: value";
+    else if (t == CampaignFile.class) want = "a mapping of fields (name:, model:, datasets:, methods:, shots:, seeds:)";
+    else want = "a mapping such as " + example(t.getSimpleName());
+    java.util.regex.Matcher m = FROM.matcher(msg);
+    String got = m.find() ? ", got " + m.group(1).replaceAll(" \\(token [^)]*\\)", "").replace("String ", "text ") : "";
+    return (path.isEmpty() ? "the document" : "'" + path + "'") + " must be " + want + got;
+  }
+
+  private static String lastField(String path) {
+    String p = path.replaceAll("\\[\\d+]$", "");
+    return p.contains(".") ? p.substring(p.lastIndexOf('.') + 1) : p;
+  }
+
+  private static String example(String field) {
+    return switch (field) {
+      case "shots" -> "[1, 2, 4, 8, 16]";
+      case "seeds" -> "[1, 2, 3]";
+      case "datasets", "targets", "Dataset" -> "[{name: EuroSAT, root: /data}]";
+      case "methods", "Method" -> "[{name: coop}]";
+      case "experts" -> "[{name: RN50, weights: /models/RN50.pt}]";
+      case "Model" -> "{name: ViT-B/16, weights: /models/ViT-B-16.pt}";
+      default -> "[...]";
+    };
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) return "invalid value";
+    String t = s.strip();
+    int nl = t.indexOf('\n');
+    return nl < 0 ? t : t.substring(0, nl).strip();
+  }
+
+  /** SnakeYAML's problem without its multi-line context. */
+  private static String yamlProblem(com.fasterxml.jackson.core.JacksonException e) {
+    Throwable c = e.getCause();
+    if (c instanceof org.yaml.snakeyaml.error.MarkedYAMLException y && y.getProblem() != null)
+      return y.getProblem() + (y.getContext() != null ? " (" + y.getContext() + ")" : "");
+    return firstLine(e.getOriginalMessage());
+  }
+
+  /**
+   * What planning may do beyond the file: a run limit from the command line ({@code --max-runs};
+   * null: the file's {@code maxRuns:}, else {@code PROMPTLINE_MAX_RUNS}, else
+   * {@value #DEFAULT_MAX_RUNS}) and {@code --yes} to plan a grid over the limit anyway.
+   */
+  public record Limits(Integer maxRuns, boolean yes) {
+    public static final Limits DEFAULT = new Limits(null, false);
   }
 
   /**
@@ -117,15 +253,26 @@ public record CampaignFile(
 
   /** As {@link #plan(Path)} with path variables looked up in {@code vars} (null = unset). */
   public CampaignSpec plan(Path base, java.util.function.Function<String, String> vars) {
+    return plan(base, vars, Limits.DEFAULT);
+  }
+
+  /**
+   * As {@link #plan(Path, java.util.function.Function)}; {@code vars} is also where
+   * {@code PROMPTLINE_MAX_RUNS} is read. The grid's size is computed from the lists before anything
+   * is expanded or opened, so an absurd grid is refused at once.
+   */
+  public CampaignSpec plan(Path base, java.util.function.Function<String, String> vars, Limits limits) {
     require(name, "name");
     checkName(name, "name");
     if (experiment != null) checkName(experiment, "experiment");
     require(model, "model");
-    require(datasets, "datasets");
-    require(methods, "methods");
+    List<Integer> shotList = shots == null ? List.of(16) : shots;
+    List<Integer> seedList = seeds == null ? List.of(1, 2, 3) : seeds;
+    checkGrid(shotList, seedList, vars, limits == null ? Limits.DEFAULT : limits);
     String proto = protocol == null ? RunConfig.BASE2NOVEL : protocol;
     if (!RunConfig.PROTOCOLS.contains(proto))
-      throw new IllegalArgumentException("campaign file: protocol must be one of " + RunConfig.PROTOCOLS + ", got '" + proto + "'");
+      throw new IllegalArgumentException("campaign file: protocol must be one of " + RunConfig.PROTOCOLS + ", got '" + proto + "'"
+          + DidYouMean.hint(proto, RunConfig.PROTOCOLS));
     boolean cross = proto.equals(RunConfig.CROSS_DATASET);
     if (cross && (targets == null || targets.isEmpty()))
       throw new IllegalArgumentException("campaign file: protocol 'cross-dataset' needs 'targets' (a list like 'datasets': "
@@ -134,28 +281,37 @@ public record CampaignFile(
       throw new IllegalArgumentException("campaign file: 'targets' are only evaluated with 'protocol: cross-dataset' "
           + "(protocol is '" + proto + "'); set protocol: cross-dataset or remove targets");
     Path weights = base.resolve(expand(require(model.weights(), "model.weights"), "model.weights", vars)).normalize();
-    if (!Files.isRegularFile(weights))
+    if (!Files.isRegularFile(weights) && !Files.isDirectory(weights))
       throw new IllegalArgumentException("model.weights: " + weights + " does not exist; give the path of a CLIP checkpoint");
+    checkWeights("model.weights", weights, model.name(), model.sha256());
     String sha = ModelCache.sha256(weights);
     if (model.sha256() != null && !model.sha256().equalsIgnoreCase(sha))
-      throw new IllegalArgumentException("model.weights: " + weights + " has sha256 " + sha + ", the file says " + model.sha256());
+      throw new IllegalArgumentException("model.weights: " + weights + " has sha256 " + sha + ", the campaign file expects " + model.sha256()
+          + "; download the file again, point weights at the file the hash was taken from, or update model.sha256");
     List<DatasetRef> ds = new ArrayList<>();
     Map<String, String> sourceNames = new java.util.LinkedHashMap<>(); // reader name -> as written
     List<String> readerNames = new ArrayList<>(); // reader names of sources and targets (for per-dataset method checks)
     List<String> withoutVal = new ArrayList<>();
-    for (Dataset d : datasets) {
+    List<BenchmarkDataset> sources = new ArrayList<>();
+    java.util.Set<String> classNames = new java.util.LinkedHashSet<>(); // every class a prompt will name
+    for (int i = 0; i < datasets.size(); i++) {
+      Dataset d = datasets.get(i);
+      if (d == null) throw new IllegalArgumentException("campaign file: datasets[" + i + "] is empty; give {name: ..., root: ...}");
       Path root = base.resolve(expand(require(d.root(), "datasets[].root"), "datasets[].root", vars)).normalize();
-      BenchmarkDataset opened = Datasets.open(require(d.name(), "datasets[].name"), root); // validates
+      BenchmarkDataset opened = open(require(d.name(), "datasets[].name"), root, "datasets");
       ds.add(new DatasetRef(d.name(), root.toString(), opened.fingerprint()));
       sourceNames.put(opened.name(), d.name());
       readerNames.add(opened.name());
+      sources.add(opened);
+      classNames.addAll(opened.classNames());
       if (opened.val().isEmpty()) withoutVal.add(d.name() + " (" + root + ")");
     }
     List<DatasetRef> ts = new ArrayList<>();
     Map<String, String> targetNames = new java.util.LinkedHashMap<>();
     for (Dataset t : targets == null ? List.<Dataset>of() : targets) {
+      if (t == null) throw new IllegalArgumentException("campaign file: a 'targets' entry is empty; give {name: ..., root: ...}");
       Path root = base.resolve(expand(require(t.root(), "targets[].root"), "targets[].root", vars)).normalize();
-      BenchmarkDataset opened = Datasets.open(require(t.name(), "targets[].name"), root); // validates
+      BenchmarkDataset opened = open(require(t.name(), "targets[].name"), root, "targets");
       // results and metrics are keyed by the name the reader reports (acc_target/<name>)
       if (sourceNames.containsKey(opened.name()))
         throw new IllegalArgumentException("campaign file: target '" + t.name() + "' (" + root + ") is the dataset '"
@@ -166,21 +322,27 @@ public record CampaignFile(
             + "dataset '" + opened.name() + "'; list every target once (results are keyed by dataset name)");
       ts.add(new DatasetRef(t.name(), root.toString(), opened.fingerprint()));
       readerNames.add(opened.name());
+      classNames.addAll(opened.classNames());
     }
     ClipConfig arch = modelConfig(weights);
     List<MethodSpec> ms = new ArrayList<>();
-    for (Method m : methods) {
+    String sampling = null; // a method that trains on (or fits to) the few-shot images
+    for (int i = 0; i < methods.size(); i++) {
+      Method m = methods.get(i);
+      if (m == null) throw new IllegalArgumentException("campaign file: methods[" + i + "] is empty; give {name: ...}");
       ai.promptline.ml.methods.MethodSpec spec;
       try {
         spec = Methods.spec(require(m.name(), "methods[].name"));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("campaign file: " + e.getMessage(), e);
+        throw new IllegalArgumentException("campaign file: " + e.getMessage() + DidYouMean.hint(m.name(), Methods.names()), e);
       }
       TrainParams train = trainParams(m, spec);
       if (spec.recipe().epochs() > 0 && train.epochs() <= 0)
         throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].train.epochs is " + train.epochs() + ", but '"
             + spec.name() + "' learns by training (its recipe: " + spec.recipe().epochs() + " epochs); give epochs >= 1, or use"
             + " zsclip for a method without training");
+      checkTrainValues(m, spec, train);
+      if (!spec.name().equals("zsclip") && sampling == null) sampling = spec.name();
       Map<String, String> options = options(m, spec, train);
       checkTemplates(m, spec, options, readerNames);
       checkProtocol(spec, proto, m);
@@ -189,16 +351,177 @@ public record CampaignFile(
             + " few-shot val split, but " + String.join(", ", withoutVal) + " has no val split; give the dataset one"
             + " (split file 'val' entries) or drop the method");
       checkMethodFits(spec, options, arch, cross, train);
-      for (int s : shots == null ? List.of(16) : shots) {
+      checkTextContext(m, spec, options, train, arch, List.copyOf(classNames));
+      for (int s : shotList) {
         String problem = spec.planCheck().problem(spec.resolve(options), s);
         if (problem != null) throw new IllegalArgumentException("campaign file: " + problem);
       }
       ms.add(new MethodSpec(m.name(), train, options, experts(m, spec, base, arch, vars)));
     }
+    if (sampling != null) checkShots(shotList, sources, sampling);
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
         new ModelRef(require(model.name(), "model.name"), weights.toString(), sha, model.precision()), ms,
-        shots == null ? List.of(16) : shots, seeds == null ? List.of(1, 2, 3) : seeds,
-        proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts);
+        shotList, seedList, proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts);
+  }
+
+  /**
+   * The grid's lists and scheduling values, and its size against the run limit, from the file alone
+   * (nothing expanded, opened or read): every list present and non-empty, no empty entries, shots
+   * >= 1 and seeds >= 0 each listed once.
+   */
+  private void checkGrid(List<Integer> shotList, List<Integer> seedList, java.util.function.Function<String, String> vars, Limits limits) {
+    requireList(datasets, "datasets", "datasets: [{name: EuroSAT, root: /data}]");
+    requireList(methods, "methods", "methods: [{name: zsclip}, {name: coop}]");
+    requireList(shotList, "shots", "shots: [16] (or leave shots out for [16])");
+    requireList(seedList, "seeds", "seeds: [1, 2, 3] (or leave seeds out for [1, 2, 3])");
+    checkValues(shotList, "shots", 1, "shots are training images per class, e.g. shots: [1, 2, 4, 8, 16]");
+    checkValues(seedList, "seeds", 0, "e.g. seeds: [1, 2, 3]");
+    if (maxParallel != null && maxParallel < 1)
+      throw new IllegalArgumentException("campaign file: maxParallel is " + maxParallel + "; give at least 1 (runs in flight at once)"
+          + " or leave it out for 1");
+    if (heartbeatTimeoutSeconds != null && heartbeatTimeoutSeconds < 0)
+      throw new IllegalArgumentException("campaign file: heartbeatTimeoutSeconds is " + heartbeatTimeoutSeconds + "; give 0 (the"
+          + " default, 60 s) or more");
+    if (maxRuns != null && maxRuns < 1)
+      throw new IllegalArgumentException("campaign file: maxRuns is " + maxRuns + "; give at least 1 or leave it out for "
+          + DEFAULT_MAX_RUNS);
+    long runs = 1;
+    for (int n : new int[] {datasets.size(), methods.size(), shotList.size(), seedList.size()}) {
+      runs = runs > Long.MAX_VALUE / Math.max(1, n) ? Long.MAX_VALUE : runs * n;
+    }
+    long limit;
+    String from;
+    if (limits.maxRuns() != null) {
+      limit = limits.maxRuns();
+      from = "--max-runs";
+    } else if (maxRuns != null) {
+      limit = maxRuns;
+      from = "maxRuns in the file";
+    } else if (vars != null && vars.apply("PROMPTLINE_MAX_RUNS") != null && !vars.apply("PROMPTLINE_MAX_RUNS").isBlank()) {
+      String v = vars.apply("PROMPTLINE_MAX_RUNS").trim();
+      try {
+        limit = Long.parseLong(v);
+        if (limit < 1) throw new NumberFormatException();
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("PROMPTLINE_MAX_RUNS is '" + v + "'; set it to a whole number >= 1 (the most runs a"
+            + " campaign may have without --yes) or unset it for " + DEFAULT_MAX_RUNS);
+      }
+      from = "PROMPTLINE_MAX_RUNS";
+    } else {
+      limit = DEFAULT_MAX_RUNS;
+      from = "the default";
+    }
+    if (runs > limit && !limits.yes())
+      throw new IllegalArgumentException("campaign file: the grid has " + runs + " runs (" + datasets.size() + " datasets x "
+          + methods.size() + " methods x " + shotList.size() + " shots x " + seedList.size() + " seeds), over the limit of "
+          + limit + " (" + from + "); check shots and seeds for a typo, or plan it anyway with --yes (or raise the limit: "
+          + "--max-runs N, maxRuns: N in the file, PROMPTLINE_MAX_RUNS)");
+  }
+
+  private static void requireList(List<?> list, String field, String example) {
+    if (list == null)
+      throw new IllegalArgumentException("campaign file: '" + field + "' is required, e.g. " + example);
+    if (list.isEmpty())
+      throw new IllegalArgumentException("campaign file: '" + field + "' is empty, so the grid datasets x methods x shots x seeds"
+          + " has no runs; list at least one, e.g. " + example);
+  }
+
+  private static void checkValues(List<Integer> values, String field, int min, String fix) {
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int i = 0; i < values.size(); i++) {
+      Integer v = values.get(i);
+      if (v == null) throw new IllegalArgumentException("campaign file: " + field + "[" + i + "] is empty; " + fix);
+      if (v < min)
+        throw new IllegalArgumentException("campaign file: " + field + "[" + i + "] is " + v + "; " + field + " must be >= " + min
+            + " (" + fix + ")");
+      if (!seen.add(v))
+        throw new IllegalArgumentException("campaign file: " + field + " lists " + v + " twice; list every value once");
+    }
+  }
+
+  /**
+   * Every class of every source dataset has at least the largest shots of training images: Dassl's
+   * sampler would silently use fewer (all a small class has), which changes the benchmark.
+   */
+  private static void checkShots(List<Integer> shotList, List<BenchmarkDataset> sources, String method) {
+    int most = java.util.Collections.max(shotList);
+    for (BenchmarkDataset d : sources) {
+      int[] count = new int[d.classNames().size()];
+      for (ai.promptline.ml.data.SplitItem it : d.splits().train()) if (it.label() >= 0 && it.label() < count.length) count[it.label()]++;
+      int at = -1;
+      for (int c = 0; c < count.length; c++) if (at < 0 || count[c] < count[at]) at = c;
+      int fewest = at < 0 ? 0 : count[at];
+      if (at >= 0 && fewest < most) {
+        List<Integer> ok = shotList.stream().filter(k -> k <= fewest).toList();
+        throw new IllegalArgumentException("campaign file: shots " + most + " needs " + most + " training images per class, but class '"
+            + d.classNames().get(at) + "' of dataset " + d.name() + " (" + d.root() + ") has " + fewest + " in its train split"
+            + " (method '" + method + "' samples from it); use shots of at most " + fewest
+            + (ok.isEmpty() ? "" : ", e.g. shots: " + ok) + ", or add images to that class");
+      }
+    }
+  }
+
+  /** Opens and validates a dataset; a problem names the field and how to see every problem. */
+  private static BenchmarkDataset open(String name, Path root, String field) {
+    try {
+      Datasets.spec(name);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("campaign file: " + field + ": " + e.getMessage() + DidYouMean.hint(name, Datasets.names()), e);
+    }
+    try {
+      return Datasets.open(name, root);
+    } catch (ai.promptline.ml.data.DatasetException e) {
+      throw new IllegalArgumentException("campaign file: " + e.getMessage() + "; fix the dataset, then check it"
+          + " with ./promptline data verify " + name + " --root " + root, e);
+    }
+  }
+
+  /**
+   * The weights' structure ({@link WeightsCheck}: truncated zip or safetensors, an HTML page, a Git
+   * LFS pointer, an incomplete HF folder) before their hash is computed and before any run loads them.
+   */
+  private static void checkWeights(String field, Path weights, String modelName, String sha256) {
+    String problem = WeightsCheck.problem(weights);
+    if (problem == null) return;
+    String expected = sha256 != null ? sha256
+        : modelName == null ? null : ClipCheckpoints.byName(modelName).map(ClipCheckpoints.Known::sha256).orElse(null);
+    String fix = modelName != null && ClipCheckpoints.byName(modelName).isPresent()
+        ? "download it again (./promptline clip download " + modelName + ")" : "download or copy it again";
+    throw new IllegalArgumentException(field + ": " + problem + "; " + fix + (expected == null ? "" : "; expected SHA-256 " + expected));
+  }
+
+  /** Train values a trained method cannot learn with. */
+  private static void checkTrainValues(Method m, ai.promptline.ml.methods.MethodSpec spec, TrainParams t) {
+    String at = "campaign file: methods[" + m.name() + "].train.";
+    boolean trains = spec.recipe().epochs() > 0;
+    if (trains && !(t.lr() > 0) || !Double.isFinite(t.lr()))
+      throw new IllegalArgumentException(at + "lr is " + t.lr() + "; a trained method needs a learning rate > 0 (its recipe: "
+          + spec.recipe().lr() + ")");
+    if (!(t.momentum() >= 0 && t.momentum() < 1))
+      throw new IllegalArgumentException(at + "momentum is " + t.momentum() + "; give a value in [0, 1), e.g. 0.9");
+    if (!(t.weightDecay() >= 0) || !Double.isFinite(t.weightDecay()))
+      throw new IllegalArgumentException(at + "weightDecay is " + t.weightDecay() + "; give a value >= 0, e.g. 5e-4");
+    if (t.warmupEpochs() < 0)
+      throw new IllegalArgumentException(at + "warmupEpochs is " + t.warmupEpochs() + "; give 0 or more (default 1)");
+    if (!(t.warmupLr() >= 0) || !Double.isFinite(t.warmupLr()))
+      throw new IllegalArgumentException(at + "warmupLr is " + t.warmupLr() + "; give a value >= 0, e.g. 1e-5");
+    if (t.nCtx() < 0) throw new IllegalArgumentException(at + "nCtx is " + t.nCtx() + "; give the number of context tokens, >= 1");
+  }
+
+  /**
+   * The method's prompts, as it builds them from nCtx / ctxInit, fit the model's text context
+   * (77 tokens for OpenAI CLIP) with every class name of the campaign, counted with the CLIP
+   * tokenizer (SOT and EOT included).
+   */
+  private static void checkTextContext(Method m, ai.promptline.ml.methods.MethodSpec spec, Map<String, String> options, TrainParams train,
+      ClipConfig arch, List<String> classNames) {
+    if (arch == null || spec.name().equals("zsclip") || !spec.defaults().containsKey("ctxInit")) return;
+    Map<String, String> resolved = new java.util.LinkedHashMap<>(spec.resolve(options));
+    resolved.put("nCtx", String.valueOf(train.nCtx()));
+    resolved.put("ctxInit", train.ctxInit());
+    String problem = ai.promptline.ml.methods.TextContextFit.problem(spec, resolved, classNames, arch.contextLength(),
+        ai.promptline.ml.clip.ClipTokenizer.getDefault());
+    if (problem != null) throw new IllegalArgumentException("campaign file: methods[" + m.name() + "]: " + problem);
   }
 
   /**
@@ -221,12 +544,19 @@ public record CampaignFile(
     Map<String, Object> merged = new java.util.LinkedHashMap<>(YAML.convertValue(d, Map.class));
     for (String k : m.train().keySet())
       if (!merged.containsKey(k))
-        throw new IllegalArgumentException("methods[" + m.name() + "].train: unknown field '" + k + "'; known: " + merged.keySet());
+        throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].train: unknown field '" + k + "'"
+            + DidYouMean.hint(k, merged.keySet()) + "; known: " + String.join(", ", merged.keySet()));
     merged.putAll(m.train());
     try {
       return YAML.convertValue(merged, TrainParams.class);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("methods[" + m.name() + "].train: " + e.getMessage(), e);
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException mi)
+          throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].train: " + mismatch(mi), e);
+        if (t.getCause() == null && t instanceof IllegalArgumentException root) // TrainParams' own refusal
+          throw new IllegalArgumentException("campaign file: methods[" + m.name() + "]." + root.getMessage(), e);
+      }
+      throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].train: " + firstLine(e.getMessage()), e);
     }
   }
 
@@ -238,6 +568,11 @@ public record CampaignFile(
   private static Map<String, String> options(Method m, ai.promptline.ml.methods.MethodSpec spec, TrainParams train) {
     Map<String, String> given = new java.util.LinkedHashMap<>();
     if (m.options() != null) m.options().forEach((k, v) -> given.put(k, v == null ? "" : String.valueOf(v)));
+    for (String k : given.keySet())
+      if (!spec.defaults().containsKey(k) && !k.equals("nCtx") && !k.equals("ctxInit"))
+        throw new IllegalArgumentException("campaign file: methods[" + m.name() + "].options: method '" + spec.name() + "' has no option '"
+            + k + "'" + DidYouMean.hint(k, spec.defaults().keySet()) + "; its options: "
+            + (spec.defaults().isEmpty() ? "none" : String.join(", ", spec.defaults().keySet())));
     try {
       spec.resolve(given); // refuses unknown options and non-integers, naming the valid ones
     } catch (IllegalArgumentException e) {
@@ -314,6 +649,7 @@ public record CampaignFile(
       String where = at + "[" + name + "].weights: " + weights;
       if (!Files.isRegularFile(weights) && !Files.isDirectory(weights))
         throw new IllegalArgumentException(where + " does not exist; give the path of the expert's CLIP checkpoint");
+      checkWeights(at + "[" + name + "].weights", weights, name, e.sha256());
       String sha = ModelCache.sha256(weights);
       if (e.sha256() != null && !e.sha256().equalsIgnoreCase(sha))
         throw new IllegalArgumentException(where + " has sha256 " + sha + ", the campaign file expects " + e.sha256()
@@ -361,13 +697,6 @@ public record CampaignFile(
       if (depth < 1 || depth > layers) {
         throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' option " + key + "=" + depth
             + " must be between 1 and the model's " + layers + " layers (" + ClipArchitectures.describe(arch) + ")");
-      }
-    }
-    if (train.epochs() > 0 && !spec.name().equals("zsclip") && spec.defaults().containsKey("ctxInit")) {
-      int words = train.ctxInit().isBlank() ? train.nCtx() : train.ctxInit().trim().split("\\s+").length;
-      if (words + 4 > arch.contextLength()) {
-        throw new IllegalArgumentException("campaign file: method '" + spec.name() + "' context of " + words
-            + " tokens does not fit the " + arch.contextLength() + "-token text context");
       }
     }
   }

@@ -20,16 +20,39 @@ public final class Connections implements AutoCloseable {
     this.settings = settings;
     Scope scope = new RootScopeBuilder().reporter(new MicrometerClientStatsReporter(meters))
         .reportEvery(com.uber.m3.util.Duration.ofSeconds(10));
+    String target = settings.temporalTarget();
+    ServiceChecks.checkAddresses(settings); // every endpoint's form, before anything is contacted
+    String fix = "; start it: ./promptline services up (or set PROMPTLINE_TEMPORAL_TARGET)";
+    if (!target.startsWith("dns:"))
+      ServiceChecks.probe("Temporal", target, target.substring(0, target.lastIndexOf(':')),
+          Integer.parseInt(target.substring(target.lastIndexOf(':') + 1)), fix);
+    service = WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
+        .setTarget(target).setMetricsScope(scope).build());
     try {
-      service = WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
-          .setTarget(settings.temporalTarget()).setMetricsScope(scope).build());
-      service.getServerCapabilities(); // fail now, with a clear message, when the server is down
+      // a health check within a few seconds: the stubs connect lazily, so without it the first call
+      // (a workflow start) would be the one to fail, saying only workflowId='...', runId=''
+      service.connect(ServiceChecks.TIMEOUT);
+      service.blockingStub().withDeadlineAfter(ServiceChecks.TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+          .describeNamespace(io.temporal.api.workflowservice.v1.DescribeNamespaceRequest.newBuilder()
+              .setNamespace(settings.namespace()).build());
     } catch (RuntimeException e) {
-      throw new IllegalStateException("cannot reach Temporal at " + settings.temporalTarget() + " (" + e.getMessage()
-          + "); start the local services with ./promptline services up", e);
+      service.shutdownNow();
+      if (e instanceof io.grpc.StatusRuntimeException s && s.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND)
+        throw new ServiceChecks.ServiceException("Temporal at " + target + " has no namespace '" + settings.namespace()
+            + "'; set PROMPTLINE_TEMPORAL_NAMESPACE (default: default) or create it: temporal operator namespace create "
+            + settings.namespace(), e);
+      throw new ServiceChecks.ServiceException("cannot reach Temporal at " + target + " (" + ServiceChecks.reason(e) + ")" + fix, e);
     }
     client = WorkflowClient.newInstance(service,
         WorkflowClientOptions.newBuilder().setNamespace(settings.namespace()).build());
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  public WorkflowServiceStubs service() {
+    return service;
   }
 
   public WorkflowClient client() {

@@ -55,7 +55,35 @@ public record Settings(
   }
 
   public static Settings fromEnv() {
-    return from(System.getenv());
+    return from(environment());
+  }
+
+  private static volatile Map<String, String> overrides;
+
+  /**
+   * The environment the CLI reads: the process's, with the overrides of a running
+   * {@link #withEnvironment} (the CLI tests run commands in-process with other endpoints).
+   */
+  public static Map<String, String> environment() {
+    Map<String, String> o = overrides;
+    if (o == null) return System.getenv();
+    Map<String, String> env = new HashMap<>(System.getenv());
+    o.forEach((k, v) -> {
+      if (v == null) env.remove(k);
+      else env.put(k, v);
+    });
+    return env;
+  }
+
+  /** Runs {@code body} with {@code vars} over the process environment (a null value unsets a variable). */
+  public static <T> T withEnvironment(Map<String, String> vars, java.util.function.Supplier<T> body) {
+    Map<String, String> before = overrides;
+    overrides = new HashMap<>(vars);
+    try {
+      return body.get();
+    } finally {
+      overrides = before;
+    }
   }
 
   public static Settings from(Map<String, String> env) {
@@ -110,6 +138,17 @@ public record Settings(
           + " to a key allowed on it");
     ObjectStore minio = new MinioObjectStore(storeEndpoint, key.access(), key.secret(), bucket).ensureBucket();
     return new RetryingObjectStore(minio, new Retrier(RetryingObjectStore.serviceName("MinIO", minio), retryBudget()));
+  }
+
+  /** The MinIO access and secret key ({@code access}, {@code secret}; absent when none are configured). Never print them. */
+  Map<String, String> minioCredentials() {
+    Map<String, String> out = new HashMap<>();
+    S3Key k = s3Key();
+    if (k != null) {
+      out.put("access", k.access());
+      out.put("secret", k.secret());
+    }
+    return out;
   }
 
   /** The worker's scratch folder: {@code PROMPTLINE_SCRATCH}, else {@code $PROMPTLINE_HOME/scratch}. */

@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Every campaign file under {@code campaigns/} plans cleanly against generated miniatures of the real
  * benchmarks laid out at the real paths ({@link BenchmarkLayouts}) and generated checkpoints with the
  * real architectures' shapes at the released file names, and expands to the grid its seed table needs.
+ * The miniatures have 16 train images per class, the largest shots of any file (planning refuses
+ * shots above a class's images).
  */
 class SeedCampaignsPlanTest {
   @TempDir static Path tmp;
@@ -37,7 +39,7 @@ class SeedCampaignsPlanTest {
     data = tmp.resolve("data");
     models = tmp.resolve("models");
     for (String name : BenchmarkLayouts.names()) {
-      if (!name.startsWith("ImageNet") || name.equals("ImageNet")) BenchmarkLayouts.write(name, data, new BenchmarkLayouts.Counts(2, 1, 1));
+      if (!name.startsWith("ImageNet") || name.equals("ImageNet")) BenchmarkLayouts.write(name, data, new BenchmarkLayouts.Counts(16, 1, 1));
     }
     GeneratedCheckpoints.write(models.resolve("ViT-B-16.pt"), ClipConfig.vitB16());
     GeneratedCheckpoints.write(models.resolve("RN50.pt"), ClipConfig.rn50());

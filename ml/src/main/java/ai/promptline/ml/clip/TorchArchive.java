@@ -63,6 +63,52 @@ final class TorchArchive {
     }
   }
 
+  /**
+   * What is wrong with an archive's structure, or null: the pickle names storages that are missing
+   * from the zip, or shorter than its tensors need (reads the pickle and the zip's directory, no
+   * tensor data). For {@link WeightsCheck}.
+   */
+  static String storageProblem(Path file) throws IOException {
+    try (ZipFile zip = new ZipFile(file.toFile())) {
+      String root = root(zip, file);
+      Map<String, TensorRef> refs = new LinkedHashMap<>();
+      collect(model(zip, root), "", refs, 0);
+      if (refs.isEmpty()) return "holds no tensors (its data.pkl names none)";
+      Map<String, Long> need = new LinkedHashMap<>();
+      Map<String, String> first = new HashMap<>();
+      for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
+        TensorRef t = e.getValue();
+        long n = 1;
+        for (long d : t.size()) n *= d;
+        if (n == 0) continue;
+        long maxIndex = t.offset();
+        for (int i = 0; i < t.size().length; i++) maxIndex += (t.size()[i] - 1) * t.stride()[i];
+        long bytes = (maxIndex + 1) * bytesPer(t.storage().dtype());
+        need.merge(t.storage().key(), bytes, Math::max);
+        first.putIfAbsent(t.storage().key(), e.getKey());
+      }
+      int missing = 0;
+      String firstMissing = null;
+      for (Map.Entry<String, Long> e : need.entrySet()) {
+        ZipEntry z = zip.getEntry(root + "data/" + e.getKey());
+        if (z == null) {
+          if (missing++ == 0) firstMissing = "storage " + root + "data/" + e.getKey() + " of '" + first.get(e.getKey()) + "' is missing";
+        } else if (z.getSize() >= 0 && z.getSize() < e.getValue()) {
+          if (missing++ == 0) firstMissing = "storage " + root + "data/" + e.getKey() + " of '" + first.get(e.getKey()) + "' has "
+              + z.getSize() + " bytes, its tensor needs " + e.getValue();
+        }
+      }
+      if (missing == 0) return null;
+      return "is incomplete: " + firstMissing + (missing > 1 ? " (and " + (missing - 1) + " more)" : "");
+    } catch (java.util.zip.ZipException e) {
+      return "is not a readable zip archive (" + e.getMessage() + ")";
+    } catch (IOException | RuntimeException e) {
+      String m = String.valueOf(e.getMessage());
+      if (m.startsWith(file + " ")) return m.substring(file.toString().length() + 1);
+      return "has a data.pkl that cannot be read (" + m + ")";
+    }
+  }
+
   /** The archive's root folder ({@code <root>/data.pkl}). */
   private static String root(ZipFile zip, Path file) throws IOException {
     for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {

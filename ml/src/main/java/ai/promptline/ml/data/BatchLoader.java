@@ -223,6 +223,8 @@ public final class BatchLoader implements AutoCloseable {
         } catch (ExecutionException e) {
           close();
           Throwable c = e.getCause();
+          var unreadable = ai.promptline.ml.data.image.UnreadableImageException.in(c);
+          if (unreadable != null) throw unreadable;
           if (c instanceof RuntimeException re) throw re;
           throw new IllegalStateException("loading batch " + next + " failed: " + c.getMessage(), c);
         }

@@ -103,7 +103,7 @@ final class DatasetReaders {
   static List<String[]> keyValueLines(Datasets.Spec spec, Path f, String form) throws IOException {
     List<String[]> out = new ArrayList<>();
     int n = 0;
-    for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+    for (String line : utf8Lines(spec, f)) {
       n++;
       String t = line.strip();
       if (t.isEmpty()) continue;
@@ -112,6 +112,24 @@ final class DatasetReaders {
       out.add(new String[] {t.substring(0, sp), t.substring(sp + 1).strip()});
     }
     return out;
+  }
+
+  /**
+   * The lines of a UTF-8 text file; a file in another encoding fails naming it and the first line
+   * that does not decode (Java would only say "Input length = 1").
+   */
+  static List<String> utf8Lines(Datasets.Spec spec, Path f) throws IOException {
+    byte[] bytes = Files.readAllBytes(f);
+    try {
+      StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes));
+    } catch (java.nio.charset.CharacterCodingException e) {
+      List<String> lines = new String(bytes, StandardCharsets.UTF_8).lines().toList();
+      int line = 1;
+      while (line <= lines.size() && lines.get(line - 1).indexOf('\uFFFD') < 0) line++;
+      throw DatasetException.of(spec.name(), f + " is not valid UTF-8 text (line " + line + ": '" + lines.get(Math.min(line, lines.size()) - 1)
+          + "'); re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)");
+    }
+    return new String(bytes, StandardCharsets.UTF_8).lines().toList();
   }
 
   /** Sorted non-hidden sub-folders (Dassl's listdir_nohidden(sort=True), folders only). */
@@ -184,7 +202,7 @@ final class DatasetReaders {
 
   private static Loaded aircraft(Datasets.Spec spec, Path folder) throws IOException {
     Path variantsFile = requireFile(spec, folder.resolve("variants.txt"), "variants.txt");
-    List<String> variants = Files.readAllLines(variantsFile, StandardCharsets.UTF_8).stream()
+    List<String> variants = utf8Lines(spec, variantsFile).stream()
         .map(String::strip).filter(s -> !s.isEmpty()).toList();
     Map<String, Integer> lab = new LinkedHashMap<>();
     for (int i = 0; i < variants.size(); i++) lab.putIfAbsent(variants.get(i), i);
@@ -232,7 +250,7 @@ final class DatasetReaders {
   /** manifest.csv: header {@code split,path,label,classname}; paths relative to the folder. */
   private static Loaded csv(Datasets.Spec spec, Path folder) throws IOException {
     Path f = requireFile(spec, folder.resolve("manifest.csv"), "manifest.csv");
-    List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+    List<String> lines = utf8Lines(spec, f);
     if (lines.isEmpty()) throw DatasetException.of(spec.name(), f + " is empty");
     List<String> header = parseCsvLine(lines.get(0)).stream().map(s -> s.strip().toLowerCase(Locale.ROOT)).toList();
     int[] col = new int[4];

@@ -31,6 +31,14 @@ public final class SplitFile {
       root = MAPPER.readTree(file.toFile());
     } catch (NoSuchFileException | java.io.FileNotFoundException e) {
       throw new UncheckedIOException("split file not found: " + file, e);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      var at = e.getLocation();
+      String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+      String msg = e.getOriginalMessage();
+      if (msg != null && msg.contains("Invalid UTF-8"))
+        throw new UncheckedIOException("split file " + file + " is not valid UTF-8" + where + " (" + msg
+            + "); re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)", e);
+      throw new UncheckedIOException("cannot parse split file " + file + where + ": " + msg, e);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot parse split file " + file + ": " + e.getMessage(), e);
     }

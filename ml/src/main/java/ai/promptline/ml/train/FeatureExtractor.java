@@ -59,6 +59,8 @@ public final class FeatureExtractor {
       throw new IllegalStateException("interrupted while extracting features", ex);
     } catch (ExecutionException ex) {
       Throwable c = ex.getCause();
+      var unreadable = ai.promptline.ml.data.image.UnreadableImageException.in(c);
+      if (unreadable != null) throw unreadable; // keeps the file's name, whatever the pool wrapped it in
       if (c instanceof RuntimeException re) throw re;
       throw new IllegalStateException(c);
     } finally {

@@ -41,6 +41,8 @@ public final class PixelBatches extends LabelledBatches {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while decoding images", e);
     } catch (ExecutionException e) {
+      var unreadable = ai.promptline.ml.data.image.UnreadableImageException.in(e.getCause());
+      if (unreadable != null) throw unreadable; // keeps the file's name, whatever the pool wrapped it in
       if (e.getCause() instanceof RuntimeException re) throw re;
       throw new IllegalStateException(e.getCause());
     }

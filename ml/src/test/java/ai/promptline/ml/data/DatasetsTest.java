@@ -125,9 +125,65 @@ class DatasetsTest {
     Path f = folder.resolve("2750").resolve(s.test().get(0).relPath());
     byte[] b = Files.readAllBytes(f);
     Files.write(f, java.util.Arrays.copyOf(b, 20));
-    Datasets.open("EuroSAT", folder); // header looks fine: standard mode passes
+    // cut short: the end marker is gone, which the standard check sees from the last bytes
+    var cut = assertThrows(DatasetException.class, () -> Datasets.open("EuroSAT", folder));
+    assertTrue(cut.getMessage().contains("truncated image (JPEG without its end marker FF D9): test[0]"), cut.getMessage());
+    // the middle lost, both ends kept: only a decode finds it
+    byte[] both = java.util.Arrays.copyOf(b, 22);
+    both[20] = (byte) 0xFF;
+    both[21] = (byte) 0xD9;
+    Files.write(f, both);
+    Datasets.open("EuroSAT", folder); // signature and end marker look fine: standard mode passes
     var e = assertThrows(DatasetException.class, () -> Datasets.open("EuroSAT", folder, DatasetValidator.Mode.DEEP));
     assertTrue(e.getMessage().contains("undecodable image: test[0]"), e.getMessage());
+  }
+
+  @Test
+  void truncatedPng_duplicateEntries_andSharedImages_areReported() throws Exception {
+    Path folder = euroSat(2);
+    Splits s = SplitFile.read(folder.resolve("split_zhou_EuroSAT.json"));
+    Path png = folder.resolve("2750").resolve(s.train().get(0).relPath());
+    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    javax.imageio.ImageIO.write(img, "png", out);
+    byte[] b = out.toByteArray();
+    Files.write(png, java.util.Arrays.copyOf(b, b.length - 12)); // the IEND chunk cut off
+    List<SplitItem> train = new ArrayList<>(s.train());
+    train.add(train.get(1)); // listed twice
+    List<SplitItem> test = new ArrayList<>(s.test());
+    test.add(train.get(2)); // a training image also in test
+    SplitFile.write(folder.resolve("split_zhou_EuroSAT.json"), new Splits(train, s.val(), test));
+    var e = assertThrows(DatasetException.class, () -> Datasets.open("EuroSAT", folder));
+    assertEquals(3, e.count(), e.getMessage());
+    assertTrue(e.getMessage().contains("truncated image (PNG without its IEND end chunk): train[0]"), e.getMessage());
+    assertTrue(e.getMessage().contains("duplicate entry: train[" + (train.size() - 1) + "]"), e.getMessage());
+    assertTrue(e.getMessage().contains("entry in two splits: test[" + (test.size() - 1) + "]"), e.getMessage());
+  }
+
+  @Test
+  void nonUtf8ClassNames_areRefusedNamingTheFileAndLine() throws Exception {
+    Path c = tmp.resolve("latin1");
+    FakeTrees.writeImage(c.resolve("img/a.png"), 1);
+    FakeTrees.writeImage(c.resolve("img/b.png"), 2);
+    byte[] head = "split,path,label,classname\ntrain,img/a.png,0,caf".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] rest = "\ntest,img/b.png,0,cafe\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] all = new byte[head.length + 1 + rest.length];
+    System.arraycopy(head, 0, all, 0, head.length);
+    all[head.length] = (byte) 0xE9; // latin-1 'é'
+    System.arraycopy(rest, 0, all, head.length + 1, rest.length);
+    Files.write(c.resolve("manifest.csv"), all);
+    var e = assertThrows(DatasetException.class, () -> Datasets.open("csv", c));
+    assertTrue(e.getMessage().contains("manifest.csv is not valid UTF-8 text (line 2"), e.getMessage());
+
+    Path j = euroSat(1);
+    Path split = j.resolve("split_zhou_EuroSAT.json");
+    String text = Files.readString(split);
+    int at = text.indexOf(", 0, \"") + 6; // the first character of a class name
+    byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    bytes[at] = (byte) 0xC1; // never valid in UTF-8
+    Files.write(split, bytes);
+    var e2 = assertThrows(DatasetException.class, () -> Datasets.open("EuroSAT", j));
+    assertTrue(e2.getMessage().contains("is not valid UTF-8 at line"), e2.getMessage());
   }
 
   @Test
@@ -202,7 +258,8 @@ class DatasetsTest {
     Path c = tmp.resolve("csvset");
     FakeTrees.writeImage(c.resolve("img/a.png"), 1);
     FakeTrees.writeImage(c.resolve("img/b.png"), 2);
-    Files.write(c.resolve("manifest.csv"), List.of("split,path,label,classname", "train,img/a.png,0,\"red, round\"", "train,img/b.png,1,blue", "test,img/b.png,1,blue"));
+    FakeTrees.writeImage(c.resolve("img/c.png"), 3);
+    Files.write(c.resolve("manifest.csv"), List.of("split,path,label,classname", "train,img/a.png,0,\"red, round\"", "train,img/b.png,1,blue", "test,img/c.png,1,blue"));
     BenchmarkDataset cs = Datasets.open("csv", c);
     assertEquals(List.of("red, round", "blue"), cs.classNames());
     Files.write(c.resolve("manifest.csv"), List.of("split,path,label,classname", "train,img/a.png,x,red", "dev,img/b.png,1,blue"));

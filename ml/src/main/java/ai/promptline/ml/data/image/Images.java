@@ -41,7 +41,7 @@ import javax.imageio.stream.ImageInputStream;
  * <p>8-bit non-interlaced PNGs are decoded by {@link PngDecoder} (same bytes, without ImageIO's raster
  * copies); everything else goes through ImageIO.
  *
- * <p>Every failure is an {@link UncheckedIOException} whose message names the file.
+ * <p>Every failure is an {@link UnreadableImageException} (an {@link UncheckedIOException}) whose message names the file.
  */
 public final class Images {
   static {
@@ -53,7 +53,7 @@ public final class Images {
   /** Reads an image file as RGB; throws with the file name when it is missing or not decodable. */
   public static RgbImage readRgb(Path file) {
     if (!Files.isRegularFile(file)) {
-      throw new UncheckedIOException(new IOException("image file not found: " + file));
+      throw new UnreadableImageException(file, "image file not found: " + file, null);
     }
     try {
       byte[] bytes = Files.readAllBytes(file);
@@ -66,7 +66,7 @@ public final class Images {
       String msg = e.getMessage() != null && e.getMessage().contains(file.toString())
           ? e.getMessage()
           : "unreadable image " + file + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
-      throw new UncheckedIOException(new IOException(msg, e));
+      throw new UnreadableImageException(file, msg, e);
     }
   }
 
