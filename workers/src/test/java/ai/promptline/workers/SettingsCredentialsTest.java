@@ -119,7 +119,7 @@ class SettingsCredentialsTest {
   @Test
   void tracker_withALogin_isTheMlflowTracker_andSettingsPrintNoSecret() throws Exception {
     Settings s = settings(servicesFile(), "PROMPTLINE_MLFLOW_URI", "http://127.0.0.1:1");
-    assertInstanceOf(MlflowTracker.class, s.tracker());
+    assertInstanceOf(MlflowTracker.class, ((ai.promptline.activities.tracking.RetryingTracker) s.tracker()).inner());
     Settings env = settings(servicesFile(), "PROMPTLINE_MINIO_ACCESS_KEY", "envkey",
         "PROMPTLINE_MINIO_SECRET_KEY", ROOT_SECRET, "PROMPTLINE_MLFLOW_PASSWORD", MLFLOW_PASSWORD);
     for (String secret : List.of(ROOT_SECRET, MLFLOW_PASSWORD))
