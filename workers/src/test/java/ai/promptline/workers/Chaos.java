@@ -376,10 +376,31 @@ final class Chaos {
       for (Result<Item> it : c.listObjects(ListObjectsArgs.builder().bucket(s.bucket()).recursive(true).build())) {
         String key = it.get().objectName();
         try (InputStream in = c.getObject(GetObjectArgs.builder().bucket(s.bucket()).object(key).build())) {
-          out.put(key, ContentKeys.sha256Hex(in.readAllBytes()));
+          byte[] data = in.readAllBytes();
+          out.put(key, key.contains("/ckpt/") ? checkpointDigest(data) : ContentKeys.sha256Hex(data));
         }
       }
       return out;
+    }
+
+    /**
+     * A checkpoint's digest without the wall-clock times in its metric history (when each epoch's
+     * loss was first logged, which differs between any two runs): its tensors and the rest of its
+     * metadata, step, loss and lr included, must be identical.
+     */
+    static String checkpointDigest(byte[] data) throws Exception {
+      int n = (int) java.nio.ByteBuffer.wrap(data, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+      com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+      com.fasterxml.jackson.databind.node.ObjectNode header = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
+          new String(data, 8, n, java.nio.charset.StandardCharsets.UTF_8));
+      JsonNode meta = header.path("__metadata__");
+      if (meta.has("history")) {
+        StringBuilder h = new StringBuilder();
+        for (String row : meta.get("history").asText().split(";")) h.append(row, 0, row.lastIndexOf(',')).append(';');
+        ((com.fasterxml.jackson.databind.node.ObjectNode) meta).put("history", h.toString());
+      }
+      byte[] rest = Arrays.copyOfRange(data, 8 + n, data.length);
+      return ContentKeys.sha256Hex((header.toString() + ContentKeys.sha256Hex(rest)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private void mlflow(Settings refSettings, CampaignSpec refSpec, Settings settings, CampaignSpec spec) throws Exception {

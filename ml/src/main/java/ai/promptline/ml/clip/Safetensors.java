@@ -54,14 +54,16 @@ public final class Safetensors {
   /** Writes the safetensors bytes to a stream (not closed), e.g. for an object-store upload. */
   public static void write(OutputStream out, Map<String, NDArray> tensors, Map<String, String> metadata)
       throws IOException {
+    // names in sorted order: the same tensors and metadata always give the same bytes (Map.of and
+    // HashMap iterate in an order that differs between JVMs), so content digests are reproducible
     ObjectNode header = JSON.createObjectNode();
     if (!metadata.isEmpty()) {
       ObjectNode meta = header.putObject("__metadata__");
-      metadata.forEach(meta::put);
+      new java.util.TreeMap<>(metadata).forEach(meta::put);
     }
     Map<String, byte[]> blobs = new LinkedHashMap<>();
     long offset = 0;
-    for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+    for (Map.Entry<String, NDArray> e : new java.util.TreeMap<>(tensors).entrySet()) {
       NDArray a = e.getValue();
       String dtype;
       NDArray src = a;

@@ -44,6 +44,32 @@ class SafetensorsTest {
     }
   }
 
+  /** Same tensors and metadata, inserted in other orders: the same bytes (content digests are reproducible across JVMs). */
+  @Test
+  void writtenBytesDoNotDependOnMapOrder() throws IOException {
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray a = m.create(new float[] {1, 2, 3});
+      NDArray b = m.create(new float[] {4, 5});
+      Map<String, NDArray> t1 = new LinkedHashMap<>();
+      t1.put("a", a);
+      t1.put("b", b);
+      Map<String, NDArray> t2 = new LinkedHashMap<>();
+      t2.put("b", b);
+      t2.put("a", a);
+      Map<String, String> m1 = new LinkedHashMap<>();
+      m1.put("x", "1");
+      m1.put("y", "2");
+      Map<String, String> m2 = new LinkedHashMap<>();
+      m2.put("y", "2");
+      m2.put("x", "1");
+      java.io.ByteArrayOutputStream o1 = new java.io.ByteArrayOutputStream();
+      java.io.ByteArrayOutputStream o2 = new java.io.ByteArrayOutputStream();
+      Safetensors.write(o1, t1, m1);
+      Safetensors.write(o2, t2, m2);
+      assertArrayEquals(o1.toByteArray(), o2.toByteArray());
+    }
+  }
+
   @Test
   void halfSubnormalsAndSpecials() {
     assertEquals(0x1.0p-24f, Half.toFloat((short) 0x0001));
