@@ -6,12 +6,13 @@
 #  3. runs the reference tests (tag "reference": checkpoints the reference packages write now, in
 #     real geometries, against the Java CLIP),
 #  4. starts the services and runs the integration tests against them (tag "integration"),
-#  5. runs the chaos suite (tag "chaos", ChaosIT): one campaign under every fault of issue 12 against
-#     the real services and real worker processes, compared with an undisturbed run; it prints a table
-#     (also written to workers/target/chaos-table.md),
+#  5. runs the chaos suite (ChaosIT): one campaign under every fault of issue 12 against the real
+#     services and real worker processes, compared with an undisturbed run; it prints a table (also
+#     written to workers/target/chaos-table.md),
 #  6. stops the services again if this script started them.
-# `--chaos` runs only the chaos suite (steps 4-6 without the other integration tests);
-# `--no-chaos` skips step 5. Other arguments go to Maven (e.g. -Dtest=RunKeyTest).
+# `--chaos` runs only the chaos group (tag "chaos": ChaosIT plus the focused OutageIT and
+# ScratchDiskFullIT), with the services but without the other tests; `--no-chaos` skips step 5.
+# Other arguments go to Maven (e.g. -Dtest=RunKeyTest).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -92,7 +93,7 @@ it_rc=0
 PROMPTLINE_IT=1 ./mvnw -B -o -e -pl workers -am -Dgroups=integration -Dsurefire.failIfNoSpecifiedTests=false -Dsurefire.excludedGroups=none "$@" test || it_rc=$?
 t2=$(date +%s)
 chaos_rc=0
-if [ "$chaos" = 1 ]; then run_chaos "$@" || chaos_rc=$?; fi
+if [ "$chaos" = 1 ]; then run_chaos -Dtest=ChaosIT "$@" || chaos_rc=$?; fi
 if [ "$was_up" = 0 ]; then bash "$SERVICES" down || true; fi
 t3=$(date +%s)
 

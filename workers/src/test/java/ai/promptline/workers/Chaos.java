@@ -313,7 +313,8 @@ final class Chaos {
     int orphanedOrPartial;
     int objectsDiffering;
     int corruptObjects;
-    int warnings;
+    int featureWarnings;
+    int checkpointWarnings;
     int tempUploads;
     int scratchTemp;
     List<String> problems = new ArrayList<>();
@@ -418,7 +419,11 @@ final class Chaos {
         if (key == null) parents++;
         else byKey.computeIfAbsent(key, x -> new ArrayList<>()).add(run);
         String w = MlflowRest.tag(run, "promptline.warnings");
-        if (w != null) warnings += (int) w.lines().filter(l -> !l.isBlank()).count();
+        if (w != null)
+          for (String line : w.lines().filter(l -> !l.isBlank()).toList()) {
+            if (line.contains("checkpoint")) checkpointWarnings++;
+            else featureWarnings++;
+          }
       }
       if (parents != 1) { duplicateMlflowRuns += Math.abs(parents - 1); problems.add(parents + " campaign parent runs"); }
       Map<String, JsonNode> refByKey = new HashMap<>();
@@ -491,8 +496,14 @@ final class Chaos {
       return scratch;
     }
 
-    String corruptionWarnings() {
-      return warnings + " integrity warning(s) on the runs in MLflow (promptline.warnings)";
+    /** Integrity warnings recorded on the runs in MLflow ({@code promptline.warnings}), about feature blobs. */
+    String featureWarnings() {
+      return "detected: " + featureWarnings + " warning line(s) about feature blobs on the runs in MLflow; recomputed";
+    }
+
+    /** The same about checkpoints. */
+    String checkpointWarnings() {
+      return "detected: " + checkpointWarnings + " warning line(s) about checkpoints on the runs in MLflow; resumed from the one before";
     }
 
     String table(List<ChaosIT.Row> rows, int total) {

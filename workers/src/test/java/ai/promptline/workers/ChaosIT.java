@@ -182,16 +182,19 @@ class ChaosIT {
       rows.add(new Row("Temporal server restart (one while a run trains)", temporalRestarts, ""));
       rows.add(new Row("MinIO stopped " + OUTAGE_S + " s during training and checkpointing", minioStops, ""));
       rows.add(new Row("MLflow stopped " + OUTAGE_S + " s", mlflowStops, ""));
-      rows.add(new Row("feature blob truncated in MinIO", corruptFeatures, report.corruptionWarnings()));
-      rows.add(new Row("checkpoint bit-flipped in MinIO", corruptCheckpoints, report.corruptionWarnings()));
-      rows.add(new Row(tmpfs.mounted() ? "worker scratch on a 256 KiB tmpfs (fills up)" : "worker scratch disk full (not injected: "
-          + tmpfs.why() + ")", report.scratchFullEvents(workers.logs()), report.scratchState()));
+      rows.add(new Row("feature blob truncated in MinIO", corruptFeatures, report.featureWarnings()));
+      rows.add(new Row("checkpoint bit-flipped in MinIO", corruptCheckpoints, report.checkpointWarnings()));
+      rows.add(new Row(tmpfs.mounted() ? "worker scratch on a 256 KiB tmpfs (fills up; injected = disk-full warnings logged)"
+          : "worker scratch disk full (not injected: " + tmpfs.why() + ")", report.scratchFullEvents(workers.logs()), report.scratchState()));
       System.out.print(report.table(rows, result.runs().size()));
       Files.writeString(dir.resolve("chaos-table.md"), report.table(rows, result.runs().size()));
       Path out = Path.of(System.getProperty("promptline.chaos.report", "target/chaos-table.md"));
       Files.createDirectories(out.toAbsolutePath().getParent());
       Files.writeString(out, report.table(rows, result.runs().size()));
       report.assertClean();
+      // detected on read, not merely survived: each corruption left a warning on a run in MLflow
+      assertTrue(corruptFeatures == 0 || report.featureWarnings > 0, "the truncated feature blob was never reported");
+      assertTrue(corruptCheckpoints == 0 || report.checkpointWarnings > 0, "the bit-flipped checkpoint was never reported");
     } finally {
       workers.stopAll();
       services.ensureUp();

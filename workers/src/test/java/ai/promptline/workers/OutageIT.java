@@ -36,9 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The services are stopped by signalling the process group in their pid file and started again
  * with {@code services.sh up}; it stops the services of {@code PROMPTLINE_HOME}, so run it on a
- * service set of its own.
+ * service set of its own. Tag {@code chaos}: {@code ./promptline test --chaos} runs it; the default
+ * suite runs only {@link ChaosIT}, which injects the same outages (and the other faults) into a
+ * larger campaign.
  */
-@Tag("integration")
+@Tag("chaos")
 class OutageIT {
   /** How long MinIO and MLflow stay down (the chaos suite's 60 s); {@code -Dpromptline.outage.seconds=N} changes it. */
   static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("promptline.outage.seconds", 60));

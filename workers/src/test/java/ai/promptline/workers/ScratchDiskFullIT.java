@@ -27,9 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  * A worker process whose scratch folder ({@code PROMPTLINE_SCRATCH}) is a nearly full 512 KB tmpfs,
  * against the real services: its campaign finishes with the same results as a worker without a
  * scratch cache, the worker log says the cache could not keep a blob, and no partial or temporary
- * file is left in the scratch folder. Skipped, saying why, where a tmpfs cannot be mounted.
+ * file is left in the scratch folder. Skipped, saying why, where a tmpfs cannot be mounted. Tag
+ * {@code chaos}: {@code ./promptline test --chaos} runs it; the default suite's {@link ChaosIT}
+ * runs its workers on a full tmpfs scratch as well.
  */
-@Tag("integration")
+@Tag("chaos")
 class ScratchDiskFullIT {
   @TempDir Path dir;
 
