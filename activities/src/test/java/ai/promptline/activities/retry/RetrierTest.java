@@ -142,8 +142,9 @@ class RetrierTest {
     assertFalse(Transients.isTransient(new RuntimeException(new UnknownHostException("mlfow.example"))), "a typo, not an outage");
     assertFalse(Transients.isTransient(new IllegalStateException("object 'k' is missing")));
     assertFalse(Transients.isTransient(new RuntimeException(new com.fasterxml.jackson.core.JsonParseException(null, "bad json"))));
-    assertFalse(Transients.isTransient(new CorruptObjectException("sha256 mismatch", new IOException("read"))),
-        "corrupt data is never retried, whatever its cause");
+    RuntimeException corrupt = new ai.promptline.activities.store.CorruptObjectException("k", "s3://b", "aa", "bb");
+    corrupt.initCause(new IOException("read"));
+    assertFalse(Transients.isTransient(corrupt), "corrupt data is never retried, whatever its cause");
   }
 
   @Test
@@ -188,12 +189,5 @@ class RetrierTest {
     assertEquals("5m0s", Retrier.format(Duration.ofMinutes(5).toNanos()));
     assertEquals("42s", Retrier.format(Duration.ofSeconds(42).toNanos()));
     assertEquals("850ms", Retrier.format(Duration.ofMillis(850).toNanos()));
-  }
-
-  /** Stands in for the integrity check's exception (a digest mismatch), which is recognised by name. */
-  static final class CorruptObjectException extends RuntimeException {
-    CorruptObjectException(String m, Throwable cause) {
-      super(m, cause);
-    }
   }
 }
