@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.promptline.activities.store.LocalObjectStore;
+import ai.promptline.activities.retry.FakeClock;
 import ai.promptline.activities.retry.Retrier;
 import ai.promptline.activities.retry.Transients;
 import ai.promptline.activities.tracking.FileTracker;
@@ -364,19 +365,4 @@ class ComputeTrainEvalTest {
     }
   }
 
-  private static final class FakeClock implements Retrier.Clock, Retrier.Sleeper {
-    long nanos;
-
-    public long nanos() {
-      return nanos;
-    }
-
-    public long millis() {
-      return nanos / 1_000_000L;
-    }
-
-    public void sleep(long millis) {
-      nanos += millis * 1_000_000L;
-    }
-  }
 }

@@ -25,32 +25,6 @@ import org.junit.jupiter.api.Test;
 class RetrierTest {
   static final String SERVICE = "MLflow (tracking server http://127.0.0.1:5000)";
 
-  /** A clock that only moves when the retrier sleeps (or the test says so). */
-  static final class FakeClock implements Retrier.Clock, Retrier.Sleeper {
-    long nanos = 1_000_000_000L;
-    final List<Long> sleeps = new ArrayList<>();
-
-    @Override
-    public long nanos() {
-      return nanos;
-    }
-
-    @Override
-    public long millis() {
-      return nanos / 1_000_000L;
-    }
-
-    @Override
-    public void sleep(long millis) {
-      sleeps.add(millis);
-      nanos += millis * 1_000_000L;
-    }
-
-    long sleptMillis() {
-      return sleeps.stream().mapToLong(Long::longValue).sum();
-    }
-  }
-
   static Retrier retrier(FakeClock clock, Duration budget) {
     return new Retrier(SERVICE, budget, clock, clock, new SplittableRandom(7), Transients::isTransient);
   }
@@ -62,7 +36,7 @@ class RetrierTest {
 
   @Test
   void connectionRefusedNTimes_thenWorks_returnsTheResult_andKeptTheActivityAliveBeforeEachWait() {
-    FakeClock clock = new FakeClock();
+    FakeClock clock = new FakeClock(1_000_000_000L);
     AtomicInteger calls = new AtomicInteger();
     AtomicInteger beats = new AtomicInteger();
     String result;
@@ -84,7 +58,7 @@ class RetrierTest {
 
   @Test
   void aClientError_isNotRetried() {
-    FakeClock clock = new FakeClock();
+    FakeClock clock = new FakeClock(1_000_000_000L);
     AtomicInteger calls = new AtomicInteger();
     TrackerException badRequest = new TrackerException("MLflow: log failed",
         new org.mlflow.tracking.MlflowHttpException(400, "Bad Request", "INVALID_PARAMETER_VALUE"));
@@ -100,7 +74,7 @@ class RetrierTest {
 
   @Test
   void theBudgetIsRespected_andTheErrorNamesServiceTimeTriesAndFix() {
-    FakeClock clock = new FakeClock();
+    FakeClock clock = new FakeClock(1_000_000_000L);
     AtomicInteger calls = new AtomicInteger();
     TrackerException e = assertThrows(TrackerException.class, () -> retrier(clock, Duration.ofMinutes(5))
         .call("logging to run r1", () -> {
@@ -117,7 +91,7 @@ class RetrierTest {
 
   @Test
   void aZeroBudget_failsAtTheFirstTransientFault() {
-    FakeClock clock = new FakeClock();
+    FakeClock clock = new FakeClock(1_000_000_000L);
     TrackerException e = assertThrows(TrackerException.class,
         () -> retrier(clock, Duration.ZERO).call("x", () -> { throw refused(); }, TrackerException::new));
     assertTrue(e.getMessage().contains("(1 try)"), e.getMessage());
@@ -157,7 +131,7 @@ class RetrierTest {
 
   @Test
   void aNonIdempotentCall_isRepeatedOnlyWhenTheRequestNeverLeft() {
-    FakeClock clock = new FakeClock();
+    FakeClock clock = new FakeClock(1_000_000_000L);
     AtomicInteger calls = new AtomicInteger();
     TrackerException timeout = new TrackerException("create failed", new SocketTimeoutException("Read timed out"));
     assertThrows(TrackerException.class, () -> retrier(clock, Duration.ofMinutes(5)).call("creating run", () -> {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.promptline.activities.retry.FakeClock;
 import ai.promptline.activities.retry.Retrier;
 import ai.promptline.activities.retry.Transients;
 import ai.promptline.activities.store.ObjectStore.StoreException;
@@ -88,24 +89,6 @@ public class RetryingObjectStoreTest {
     }
   }
 
-  static final class FakeClock implements Retrier.Clock, Retrier.Sleeper {
-    long nanos;
-    int sleeps;
-
-    public long nanos() {
-      return nanos;
-    }
-
-    public long millis() {
-      return nanos / 1_000_000L;
-    }
-
-    public void sleep(long millis) {
-      sleeps++;
-      nanos += millis * 1_000_000L;
-    }
-  }
-
   private FlakyStore flaky;
   private final FakeClock clock = new FakeClock();
 
@@ -121,7 +104,7 @@ public class RetryingObjectStoreTest {
     flaky.down.set(3);
     BlobRef ref = s.put("runs/k/ckpt/epoch-00001.safetensors", "abc".getBytes(StandardCharsets.UTF_8));
     assertEquals(4, flaky.calls.get());
-    assertEquals(3, clock.sleeps);
+    assertEquals(3, clock.sleeps.size());
     flaky.down.set(2);
     assertArrayEquals("abc".getBytes(StandardCharsets.UTF_8), s.get(ref));
     flaky.down.set(1);
@@ -139,7 +122,7 @@ public class RetryingObjectStoreTest {
     StoreException e = assertThrows(StoreException.class, () -> s.get(wrong));
     assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
     assertEquals(1, flaky.calls.get(), "corrupt data is not retried");
-    assertEquals(0, clock.sleeps);
+    assertEquals(0, clock.sleeps.size());
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.promptline.activities.retry.FakeClock;
 import ai.promptline.activities.retry.Retrier;
 import ai.promptline.activities.retry.Transients;
 import ai.promptline.activities.tracking.Tracker.Metric;
@@ -31,24 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RetryingTrackerTest {
   @TempDir Path dir;
-
-  static final class FakeClock implements Retrier.Clock, Retrier.Sleeper {
-    long nanos;
-    int sleeps;
-
-    public long nanos() {
-      return nanos;
-    }
-
-    public long millis() {
-      return nanos / 1_000_000L;
-    }
-
-    public void sleep(long millis) {
-      sleeps++;
-      nanos += millis * 1_000_000L;
-    }
-  }
 
   private final FakeClock clock = new FakeClock();
 
@@ -111,7 +94,7 @@ class RetryingTrackerTest {
     flaky.failures.set(1);
     assertThrows(TrackerException.class, () -> t.log(run, Map.of(), List.of(new Metric("x", 1, 0, 1)), Map.of()));
     assertEquals(1, flaky.logCalls.get());
-    assertEquals(0, clock.sleeps);
+    assertEquals(0, clock.sleeps.size());
   }
 
   @Test
