@@ -165,6 +165,23 @@ public final class ServicesCommand implements Runnable {
     }
   }
 
+  /** {@code start|restart NAME}, which may also switch MLflow's auth mode. */
+  abstract static class StartingService extends OneService {
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
+    AuthMode mode;
+
+    StartingService(String verb) {
+      super(verb);
+    }
+
+    @Override
+    List<String> args() {
+      List<String> a = super.args();
+      if (mode != null) mode.addTo(a);
+      return a;
+    }
+  }
+
   @Command(
       name = "stop",
       mixinStandardHelpOptions = true,
@@ -183,19 +200,9 @@ public final class ServicesCommand implements Runnable {
       description = {
         "Start one service and wait until it is healthy (no-op if it already runs).",
         "mlflow needs minio running (its artifact store)."})
-  static final class Start extends OneService {
-    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
-    AuthMode mode;
-
+  static final class Start extends StartingService {
     Start() {
       super("start");
-    }
-
-    @Override
-    List<String> args() {
-      List<String> a = super.args();
-      if (mode != null) mode.addTo(a);
-      return a;
     }
   }
 
@@ -204,19 +211,9 @@ public final class ServicesCommand implements Runnable {
       mixinStandardHelpOptions = true,
       versionProvider = VersionProvider.class,
       description = "Stop, then start one service and wait until it is healthy; its data stays on disk.")
-  static final class Restart extends OneService {
-    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
-    AuthMode mode;
-
+  static final class Restart extends StartingService {
     Restart() {
       super("restart");
-    }
-
-    @Override
-    List<String> args() {
-      List<String> a = super.args();
-      if (mode != null) mode.addTo(a);
-      return a;
     }
   }
 }

