@@ -260,6 +260,25 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     tracker().setStatus(mlflowRunId, status);
   }
 
+  /** Tag on a campaign's parent run: why it stopped early or did not finish. */
+  public static final String TAG_CAMPAIGN_REASON = "promptline.campaign_reason";
+
+  /**
+   * The close of a campaign of the current workflow: the summary over every row of the full plan,
+   * the run counts as metrics ({@code campaign/finished} …), why it did not finish, its status.
+   */
+  void closeCampaign(ai.promptline.workflows.api.CampaignActivities.CampaignClose close, List<RunResult> rows) {
+    String id = close.parentRunId();
+    var c = close.counts();
+    long ts = metricTimestamp();
+    List<Metric> counts = List.of(new Metric("campaign/total", c.total(), 0, ts), new Metric("campaign/finished", c.finished(), 0, ts),
+        new Metric("campaign/reused", c.reused(), 0, ts), new Metric("campaign/failed", c.failed(), 0, ts),
+        new Metric("campaign/killed", c.killed(), 0, ts), new Metric("campaign/not_started", c.notStarted(), 0, ts));
+    tracker().log(id, Map.of(), counts, close.reason() == null ? Map.of() : Map.of(TAG_CAMPAIGN_REASON, close.reason()));
+    if (close.reason() == null && tracker().getRun(id).tags().containsKey(TAG_CAMPAIGN_REASON)) tracker().deleteTag(id, TAG_CAMPAIGN_REASON);
+    finishCampaign(close.campaignKey(), id, close.status(), rows);
+  }
+
   /** The note {@link #finishRun} leaves on a run that did not finish. */
   static String errorNote(String status, String message) {
     return "**" + status + "**: " + message;
@@ -315,6 +334,11 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** A JSON record of this module's types (plans, results), for the CLI. */
+  public static <T> T readJson(byte[] data, Class<T> type) {
+    return read(data, type);
   }
 
   static <T> T read(byte[] data, Class<T> type) {

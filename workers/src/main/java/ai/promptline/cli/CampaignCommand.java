@@ -126,11 +126,12 @@ public final class CampaignCommand {
       try (Connections conn = new Connections(settings, meters)) {
         ServiceChecks.mlflow(settings);
         ServiceChecks.minio(settings, false);
-        WorkflowStub stub = CampaignSubmitter.start(conn.client(), spec);
+        WorkflowStub stub = CampaignSubmitter.start(conn.client(), settings.store(), spec);
         System.out.println("submitted " + CampaignSubmitter.workflowId(spec) + " (" + spec.expand().size() + " runs)");
         if (detach) return 0;
         try (WorkerWatch ignored = WorkerWatch.start(conn, System.err)) {
-          CampaignResult r = CampaignSubmitter.await(stub, 15, p -> System.out.println(statusLine(p)));
+          CampaignResult r = CampaignSubmitter.withRuns(CampaignSubmitter.await(stub, 15, p -> System.out.println(statusLine(p))),
+              settings.store());
           System.out.print(Demo.table(r.runs()));
           return Stages.FINISHED.equals(r.status()) ? 0 : 1;
         }

@@ -105,9 +105,10 @@ public final class Demo {
         PromptlineWorker worker = new PromptlineWorker(conn.client(), conn.backends(meters), PromptlineWorker.Options.local())) {
       worker.start();
       out.printf("Submitting campaign '%s': %d runs (%s)%n", spec.name(), spec.expand().size(), CampaignSubmitter.workflowId(spec));
-      WorkflowStub stub = CampaignSubmitter.start(conn.client(), spec);
-      CampaignResult result = CampaignSubmitter.await(stub, 10, p -> out.println(progressLine(p)),
-          CampaignSubmitter.Reattach.of(settings, out::println));
+      var store = conn.backends(meters).store();
+      WorkflowStub stub = CampaignSubmitter.start(conn.client(), store, spec);
+      CampaignResult result = CampaignSubmitter.withRuns(CampaignSubmitter.await(stub, 10, p -> out.println(progressLine(p)),
+          CampaignSubmitter.Reattach.of(settings, out::println)), store);
       out.println();
       out.print(table(result.runs()));
       out.println();

@@ -1,11 +1,13 @@
 package ai.promptline.workers;
 
 import ai.promptline.activities.Backends;
+import ai.promptline.activities.CampaignActivitiesImpl;
 import ai.promptline.activities.ComputeActivitiesImpl;
 import ai.promptline.activities.DataActivitiesImpl;
 import ai.promptline.activities.ModelCache;
 import ai.promptline.activities.TrackingActivitiesImpl;
 import ai.promptline.workflows.CampaignWorkflowImpl;
+import ai.promptline.workflows.LegacyCampaignWorkflowImpl;
 import ai.promptline.workflows.RunWorkflowImpl;
 import ai.promptline.workflows.api.TaskQueues;
 import io.temporal.client.WorkflowClient;
@@ -48,8 +50,10 @@ public final class PromptlineWorker implements AutoCloseable {
     if (options.queues().contains("cpu")) {
       Worker cpu = newWorker.apply(TaskQueues.CPU,
           WorkerOptions.newBuilder().setMaxConcurrentActivityExecutionSize(8).build());
-      cpu.registerWorkflowImplementationTypes(CampaignWorkflowImpl.class, RunWorkflowImpl.class);
-      cpu.registerActivitiesImplementations(new TrackingActivitiesImpl(backends), new DataActivitiesImpl(backends));
+      // release 0.1's campaign type stays registered: campaigns it started finish after an upgrade
+      cpu.registerWorkflowImplementationTypes(CampaignWorkflowImpl.class, LegacyCampaignWorkflowImpl.class, RunWorkflowImpl.class);
+      cpu.registerActivitiesImplementations(new TrackingActivitiesImpl(backends), new DataActivitiesImpl(backends),
+          new CampaignActivitiesImpl(backends));
     }
     if (options.queues().contains("gpu")) {
       Worker gpu = newWorker.apply(TaskQueues.GPU,

@@ -61,7 +61,7 @@ class AllMethodsWorkflowTest {
           new Backends(store, tracker, new SimpleMeterRegistry()), new PromptlineWorker.Options(java.util.Set.of("cpu", "gpu"), 1, 2),
           models);
       env.start();
-      WorkflowStub stub = CampaignSubmitter.start(env.getWorkflowClient(), spec);
+      WorkflowStub stub = CampaignSubmitter.start(env.getWorkflowClient(), store, spec);
       CampaignResult result = stub.getResult(CampaignResult.class);
       assertEquals(methods.size(), result.runs().size());
       List<String> report = new ArrayList<>();

@@ -59,7 +59,7 @@ class CampaignWorkflowTest {
     env.start();
     spec = Demo.campaignFile(assets, new Demo.Options(null, List.of(1), List.of(16), List.of("zsclip", "coop"))).plan(Path.of("."));
     firstWorkflowId = CampaignSubmitter.workflowId(spec);
-    WorkflowStub stub = CampaignSubmitter.start(env.getWorkflowClient(), spec);
+    WorkflowStub stub = CampaignSubmitter.start(env.getWorkflowClient(), store, spec);
     first = stub.getResult(CampaignResult.class);
   }
 
@@ -139,7 +139,7 @@ class CampaignWorkflowTest {
   void resubmittingTheCampaign_reusesFinishedRuns_andCreatesNoNewTrackerRuns() {
     String exp = tracker.experimentId("promptline-demo");
     int before = countRuns(exp);
-    CampaignResult again = CampaignSubmitter.start(env.getWorkflowClient(), spec).getResult(CampaignResult.class);
+    CampaignResult again = CampaignSubmitter.start(env.getWorkflowClient(), store, spec).getResult(CampaignResult.class);
     assertEquals(Stages.FINISHED, again.status());
     assertTrue(again.runs().stream().allMatch(RunResult::reused), Demo.table(again.runs()));
     assertEquals(before, countRuns(exp));

@@ -72,7 +72,7 @@ class ChaosIT {
       int stale = Chaos.terminateStale(conn.client(), ids);
       if (stale > 0) System.out.println("chaos: terminated " + stale + " running run workflow(s) of an earlier, aborted chaos run");
       refWorkers.start();
-      reference = CampaignSubmitter.await(CampaignSubmitter.start(conn.client(), refSpec), 5, null);
+      reference = CampaignSubmitter.await(CampaignSubmitter.start(conn, refSpec), 5, null);
     } finally {
       refWorkers.stopAll();
     }

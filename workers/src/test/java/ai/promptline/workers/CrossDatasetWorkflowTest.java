@@ -70,7 +70,7 @@ class CrossDatasetWorkflowTest {
     env.start();
     CampaignSpec spec = campaign(List.of(1), dir.resolve("shapes6"), dir.resolve("shapes3")).plan(Path.of("."));
     workflowId = CampaignSubmitter.workflowId(spec);
-    result = CampaignSubmitter.start(env.getWorkflowClient(), spec).getResult(CampaignResult.class);
+    result = CampaignSubmitter.start(env.getWorkflowClient(), store, spec).getResult(CampaignResult.class);
   }
 
   @AfterAll
@@ -131,7 +131,7 @@ class CrossDatasetWorkflowTest {
     SyntheticDataset.Generated g = SyntheticDataset.generate(changing, new SyntheticSpec("Changing", 2, 1, 1, 2, 32, 13));
     CampaignSpec spec = campaign(List.of(7), dir.resolve("shapes6"), changing).plan(Path.of("."));
     Files.delete(g.imageRoot().resolve(g.splits().test().get(0).relPath())); // after planning
-    CampaignResult failed = CampaignSubmitter.start(env.getWorkflowClient(), spec).getResult(CampaignResult.class);
+    CampaignResult failed = CampaignSubmitter.start(env.getWorkflowClient(), store, spec).getResult(CampaignResult.class);
     assertEquals(Stages.FAILED, failed.status());
     RunResult r = failed.runs().get(0);
     assertEquals(Stages.FAILED, r.status());

@@ -57,7 +57,7 @@ class InstanceLearningTest {
           new Backends(new LocalObjectStore(dir.resolve("store")), new FileTracker(dir.resolve("mlflow")), new SimpleMeterRegistry()),
           new PromptlineWorker.Options(java.util.Set.of("cpu", "gpu"), 1, 2), models);
       env.start();
-      CampaignResult result = CampaignSubmitter.start(env.getWorkflowClient(), spec).getResult(CampaignResult.class);
+      CampaignResult result = CampaignSubmitter.start(env.getWorkflowClient(), new LocalObjectStore(dir.resolve("store")), spec).getResult(CampaignResult.class);
       for (RunResult r : result.runs()) {
         assertEquals(Stages.FINISHED, r.status(), r.config().method() + ": " + r.error());
         System.out.printf("instance learning: %s shots %d seed %d base %.1f novel %.1f hm %.1f%n", r.config().method(),

@@ -51,7 +51,7 @@ class LinearProbeWorkflowTest {
           new Backends(store, tracker, new SimpleMeterRegistry()), new PromptlineWorker.Options(java.util.Set.of("cpu", "gpu"), 1, 2),
           models);
       env.start();
-      CampaignResult result = CampaignSubmitter.start(env.getWorkflowClient(), spec).getResult(CampaignResult.class);
+      CampaignResult result = CampaignSubmitter.start(env.getWorkflowClient(), store, spec).getResult(CampaignResult.class);
       assertEquals(2, result.runs().size());
       for (RunResult r : result.runs()) {
         String m = r.config().method();

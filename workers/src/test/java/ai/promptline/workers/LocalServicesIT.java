@@ -56,7 +56,7 @@ class LocalServicesIT {
     try (Connections conn = new Connections(settings, meters);
         PromptlineWorker worker = new PromptlineWorker(conn.client(), conn.backends(meters), PromptlineWorker.Options.local())) {
       worker.start();
-      result = CampaignSubmitter.await(CampaignSubmitter.start(conn.client(), spec), 5, null);
+      result = CampaignSubmitter.await(CampaignSubmitter.start(conn, spec), 5, null);
     }
   }
 
@@ -120,7 +120,7 @@ class LocalServicesIT {
     try (Connections conn = new Connections(settings, meters);
         PromptlineWorker worker = new PromptlineWorker(conn.client(), conn.backends(meters), PromptlineWorker.Options.local())) {
       worker.start();
-      again = CampaignSubmitter.await(CampaignSubmitter.start(conn.client(), spec), 5, null);
+      again = CampaignSubmitter.await(CampaignSubmitter.start(conn, spec), 5, null);
     }
     assertEquals(Stages.FINISHED, again.status());
     assertTrue(again.runs().stream().allMatch(RunResult::reused));

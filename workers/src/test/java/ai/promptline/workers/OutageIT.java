@@ -69,7 +69,7 @@ class OutageIT {
 
     Process worker = WorkerCrashIT.startWorker(env, log);
     try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
-      WorkflowStub campaign = CampaignSubmitter.start(conn.client(), spec);
+      WorkflowStub campaign = CampaignSubmitter.start(conn, spec);
       List<String> notices = new CopyOnWriteArrayList<>();
       CompletableFuture<CampaignResult> awaited = CompletableFuture.supplyAsync(() -> CampaignSubmitter.await(campaign, 2, null,
           new CampaignSubmitter.Reattach(settings.temporalTarget(), Duration.ofMinutes(5), notices::add,

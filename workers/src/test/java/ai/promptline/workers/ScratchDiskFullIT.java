@@ -88,7 +88,7 @@ class ScratchDiskFullIT {
     settings.store(); // creates the bucket
     Process worker = WorkerCrashIT.startWorker(env, dir.resolve("worker-" + name + ".log"));
     try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
-      return CampaignSubmitter.await(CampaignSubmitter.start(conn.client(), spec), 2, null);
+      return CampaignSubmitter.await(CampaignSubmitter.start(conn, spec), 2, null);
     } finally {
       worker.destroy();
       if (!worker.waitFor(20, TimeUnit.SECONDS)) worker.destroyForcibly().waitFor();

@@ -53,7 +53,7 @@ class UndecodableImageWorkflowTest {
           new Backends(new LocalObjectStore(dir.resolve("store")), new FileTracker(dir.resolve("mlflow")), new SimpleMeterRegistry()),
           new PromptlineWorker.Options(java.util.Set.of("cpu", "gpu"), 1, 2), models);
       env.start();
-      CampaignResult r = CampaignSubmitter.start(env.getWorkflowClient(), spec).getResult(CampaignResult.class);
+      CampaignResult r = CampaignSubmitter.start(env.getWorkflowClient(), new LocalObjectStore(dir.resolve("store")), spec).getResult(CampaignResult.class);
       assertEquals(Stages.FAILED, r.status());
       String error = r.runs().get(0).error();
       assertTrue(error.contains(victim.toString()) && error.startsWith("dataset Synthetic: unreadable image")

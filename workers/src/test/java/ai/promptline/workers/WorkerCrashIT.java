@@ -51,7 +51,7 @@ class WorkerCrashIT {
     Process first = startWorker(env, dir.resolve("worker-1.log"));
     Process second = null;
     try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
-      WorkflowStub campaign = CampaignSubmitter.start(conn.client(), spec);
+      WorkflowStub campaign = CampaignSubmitter.start(conn, spec);
       long deadline = System.currentTimeMillis() + 240_000;
       while (store.list(ckpts).size() < 3) {
         assertTrue(first.isAlive(), "worker died on its own: " + Files.readString(dir.resolve("worker-1.log")));

@@ -1,5 +1,6 @@
 package ai.promptline.workflows;
 
+import ai.promptline.workflows.api.CampaignActivities;
 import ai.promptline.workflows.api.ComputeActivities;
 import ai.promptline.workflows.api.DataActivities;
 import ai.promptline.workflows.api.TaskQueues;
@@ -45,6 +46,11 @@ final class ActivityStubs {
 
   static TrackingActivities tracking() {
     return Workflow.newActivityStub(TrackingActivities.class, cpu(TRACKING_START_TO_CLOSE));
+  }
+
+  /** Plan slices and the campaign's close (which reads every result of a large campaign): up to an hour. */
+  static CampaignActivities campaign() {
+    return Workflow.newActivityStub(CampaignActivities.class, cpu(Duration.ofHours(1)));
   }
 
   static DataActivities data() {

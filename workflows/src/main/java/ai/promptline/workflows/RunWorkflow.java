@@ -10,10 +10,17 @@ import io.temporal.workflow.WorkflowMethod;
 @WorkflowInterface
 public interface RunWorkflow {
   /**
+   * @param indexed the run was started with Promptline's search attributes (see {@code SearchAttrs}),
+   *     so it keeps {@code Phase} and {@code RunStatus} up to date
    * @param heartbeatTimeoutSeconds how long a silent compute activity is trusted before it is
    *     retried (on any worker of the GPU queue)
    */
-  record RunRequest(String runKey, RunConfig config, String parentMlflowRunId, int heartbeatTimeoutSeconds) {}
+  record RunRequest(String runKey, RunConfig config, String parentMlflowRunId, int heartbeatTimeoutSeconds, boolean indexed) {
+    /** A run without search attributes (the server does not have them, or release 0.1's campaign). */
+    public RunRequest(String runKey, RunConfig config, String parentMlflowRunId, int heartbeatTimeoutSeconds) {
+      this(runKey, config, parentMlflowRunId, heartbeatTimeoutSeconds, false);
+    }
+  }
 
   @WorkflowMethod
   RunResult run(RunRequest request);

@@ -2,6 +2,7 @@ package ai.promptline.workflows;
 
 import ai.promptline.workflows.api.ComputeActivities;
 import ai.promptline.workflows.api.DataActivities;
+import ai.promptline.workflows.api.SearchAttrs;
 import ai.promptline.workflows.api.TrackingActivities;
 import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.Stages;
@@ -37,33 +38,52 @@ public final class RunWorkflowImpl implements RunWorkflow {
   private final TrackingActivities tracking = ActivityStubs.tracking();
   private final DataActivities data = ActivityStubs.data();
 
+  /** Change id of the search-attribute updates: histories of release 0.1 have no marker and no upserts. */
+  static final String SEARCH_ATTRIBUTES_CHANGE = "search-attributes";
+
   private String phase = "lookup";
+  private boolean index;
+
+  /** Sets the phase and, for an indexed run, its {@code Phase} search attribute (and {@code RunStatus} when given). */
+  private void phase(String p, String runStatus) {
+    phase = p;
+    if (!index) return;
+    if (runStatus == null) Workflow.upsertTypedSearchAttributes(SearchAttrs.PHASE.valueSet(p));
+    else Workflow.upsertTypedSearchAttributes(SearchAttrs.PHASE.valueSet(p), SearchAttrs.RUN_STATUS.valueSet(runStatus));
+  }
+
+  private void phase(String p) {
+    phase(p, null);
+  }
 
   @Override
   public RunResult run(RunRequest request) {
+    int version = Workflow.getVersion(SEARCH_ATTRIBUTES_CHANGE, Workflow.DEFAULT_VERSION, 1);
+    index = version >= 1 && request.indexed();
     String key = request.runKey();
     RunResult prior = tracking.lookupFinished(key);
     if (prior != null) {
+      phase("reused", Stages.FINISHED);
       phase = "done";
       return prior.asReused();
     }
-    phase = "start";
+    phase("start");
     String mlflowRunId =
         tracking.startRun(key, request.config(), request.parentMlflowRunId(), Workflow.getInfo().getWorkflowId());
     ComputeActivities compute = ActivityStubs.compute(request.heartbeatTimeoutSeconds());
     StageInput in = new StageInput(key, request.config(), mlflowRunId);
     try {
-      phase = "split";
+      phase("split");
       SplitResult split = data.split(in);
-      phase = "features";
+      phase("features");
       FeatureResult features = compute.cacheFeatures(in, split);
-      phase = "train";
+      phase("train");
       TrainResult trained = compute.train(new TrainInput(in, split, features));
-      phase = "evaluate";
+      phase("evaluate");
       EvalResult eval = compute.evaluate(new EvalInput(in, split, features, trained));
       List<DatasetRef> targets = request.config().targets();
       if (!targets.isEmpty()) { // no targets: exactly the commands of runs before cross-dataset existed
-        phase = "targets";
+        phase("targets");
         List<TargetResult> results = new ArrayList<>(targets.size());
         for (DatasetRef target : targets) {
           TargetSplit ts = data.targetSplit(in, target);
@@ -71,19 +91,23 @@ public final class RunWorkflowImpl implements RunWorkflow {
         }
         eval = eval.withTargets(results);
       }
-      phase = "log";
+      phase("log");
       RunResult result = tracking.logRun(new LogInput(in, split, features, trained, eval));
       tracking.finishRun(mlflowRunId, Stages.FINISHED, null);
-      phase = "done";
+      phase("done", Stages.FINISHED);
       return result;
     } catch (TemporalFailure e) {
       // Cancellation arrives as CanceledFailure or as an activity failure caused by it.
       boolean cancelled = e instanceof CanceledFailure || CancellationScope.current().isCancelRequested();
-      phase = cancelled ? "cancelled" : "failed";
       String message = cancelled ? "cancelled" : rootMessage(e);
       String status = cancelled ? Stages.KILLED : Stages.FAILED;
+      if (cancelled) phase = "cancelled"; // an upsert in a cancelled scope is still a command; set it below
+      else phase("failed", status);
       // A detached scope: the terminal status is written even when this workflow is being cancelled.
-      Workflow.newDetachedCancellationScope(() -> tracking.finishRun(mlflowRunId, status, message)).run();
+      Workflow.newDetachedCancellationScope(() -> {
+        tracking.finishRun(mlflowRunId, status, message);
+        if (cancelled) phase("cancelled", status);
+      }).run();
       if (cancelled) throw e instanceof CanceledFailure ? e : new CanceledFailure("run cancelled");
       throw ApplicationFailure.newNonRetryableFailureWithCause(
           "run " + request.config().displayName() + " failed: " + message, "RunFailed", e);

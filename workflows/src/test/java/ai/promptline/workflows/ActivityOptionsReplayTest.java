@@ -38,7 +38,7 @@ class ActivityOptionsReplayTest {
     env = TestWorkflowEnvironment.newInstance();
     Worker cpu = env.newWorker(ai.promptline.workflows.api.TaskQueues.CPU);
     cpu.registerWorkflowImplementationTypes(CampaignWorkflowImpl.class, RunWorkflowImpl.class);
-    cpu.registerActivitiesImplementations(acts.tracking, acts.data);
+    cpu.registerActivitiesImplementations(acts.tracking, acts.data, acts.campaign);
     env.newWorker(ai.promptline.workflows.api.TaskQueues.GPU).registerActivitiesImplementations(acts.compute);
     env.start();
   }
@@ -50,7 +50,7 @@ class ActivityOptionsReplayTest {
 
   private CampaignResult run(String id) {
     return env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class, WorkflowOptions.newBuilder()
-        .setTaskQueue(ai.promptline.workflows.api.TaskQueues.CPU).setWorkflowId(id).build()).run(ContentKeysTest.spec(1, 0));
+        .setTaskQueue(ai.promptline.workflows.api.TaskQueues.CPU).setWorkflowId(id).build()).run(acts.request(ContentKeysTest.spec(1, 0)));
   }
 
   /** 12 transient failures in a row (the old policy gave up after 5): about 8 minutes of backoff, then the run finishes. */

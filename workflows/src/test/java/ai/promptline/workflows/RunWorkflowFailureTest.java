@@ -3,11 +3,15 @@ package ai.promptline.workflows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.promptline.workflows.api.CampaignActivities;
 import ai.promptline.workflows.api.ComputeActivities;
 import ai.promptline.workflows.api.DataActivities;
 import ai.promptline.workflows.api.TaskQueues;
 import ai.promptline.workflows.api.TrackingActivities;
+import ai.promptline.workflows.model.CampaignPlan;
+import ai.promptline.workflows.model.CampaignRequest;
 import ai.promptline.workflows.model.CampaignResult;
+import ai.promptline.workflows.model.ContentKeys;
 import ai.promptline.workflows.model.CampaignSpec;
 import ai.promptline.workflows.model.DatasetRef;
 import ai.promptline.workflows.model.RunConfig;
@@ -52,7 +56,7 @@ class RunWorkflowFailureTest {
     env = TestWorkflowEnvironment.newInstance();
     Worker cpu = env.newWorker(TaskQueues.CPU);
     cpu.registerWorkflowImplementationTypes(CampaignWorkflowImpl.class, RunWorkflowImpl.class);
-    cpu.registerActivitiesImplementations(acts.tracking, acts.data);
+    cpu.registerActivitiesImplementations(acts.tracking, acts.data, acts.campaign);
     env.newWorker(TaskQueues.GPU).registerActivitiesImplementations(acts.compute);
     env.start();
   }
@@ -65,7 +69,7 @@ class RunWorkflowFailureTest {
   private CampaignResult runCampaign(CampaignSpec spec) {
     CampaignWorkflow wf = env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class,
         WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId("campaign-test").build());
-    return wf.run(spec);
+    return wf.run(acts.request(spec));
   }
 
   @Test
@@ -101,9 +105,11 @@ class RunWorkflowFailureTest {
     int trained = acts.trainCalls.get();
     CampaignWorkflow again = env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class,
         WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId("campaign-test-2").build());
-    CampaignResult r = again.run(spec);
+    CampaignResult r = again.run(acts.request(spec));
     assertEquals(trained, acts.trainCalls.get(), "no run may train again");
-    assertTrue(r.runs().stream().allMatch(RunResult::reused));
+    assertEquals(4, r.counts().reused(), "every run was found finished: " + r.counts());
+    assertEquals(0, r.counts().finished());
+    assertTrue(r.runs().stream().allMatch(RunResult::reused), "a small campaign's rows say reused");
   }
 
   @Test
@@ -111,7 +117,7 @@ class RunWorkflowFailureTest {
     acts.blockTraining.set(true);
     CampaignWorkflow wf = env.getWorkflowClient().newWorkflowStub(CampaignWorkflow.class,
         WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId("campaign-cancel").build());
-    io.temporal.client.WorkflowClient.start(wf::run, ContentKeysTest.spec(2, 5));
+    io.temporal.client.WorkflowClient.start(wf::run, acts.request(ContentKeysTest.spec(2, 5)));
     assertTrue(acts.trainingStarted.await(30, java.util.concurrent.TimeUnit.SECONDS), "training never started");
     io.temporal.client.WorkflowStub.fromTyped(wf).cancel();
     org.junit.jupiter.api.Assertions.assertThrows(io.temporal.client.WorkflowFailedException.class,
@@ -167,6 +173,12 @@ class RunWorkflowFailureTest {
     final AtomicInteger transientTrainFailures = new AtomicInteger(0);
     final AtomicInteger trainAttempts = new AtomicInteger();
     final AtomicInteger trainCalls = new AtomicInteger();
+    /** Calls of train that began (any method, any outcome). */
+    final AtomicInteger trainEntered = new AtomicInteger();
+    /** When set, each train call takes a permit first. */
+    volatile java.util.concurrent.Semaphore trainGate;
+    /** Only trains of this seed wait at the gate (-1: all). */
+    volatile int gateSeed = -1;
     final java.util.concurrent.atomic.AtomicBoolean blockTraining = new java.util.concurrent.atomic.AtomicBoolean();
     final java.util.concurrent.CountDownLatch trainingStarted = new java.util.concurrent.CountDownLatch(1);
     final Map<String, String> statuses = new ConcurrentHashMap<>();
@@ -218,6 +230,56 @@ class RunWorkflowFailureTest {
     final List<String> targetCalls = new CopyOnWriteArrayList<>();
     final AtomicInteger targetSplitAttempts = new AtomicInteger();
 
+    /** Plans by SHA-256, as the object store would hold them. */
+    final Map<String, CampaignPlan> plans = new ConcurrentHashMap<>();
+    final AtomicInteger planSlices = new AtomicInteger();
+    final List<CampaignActivities.CampaignClose> closes = new CopyOnWriteArrayList<>();
+
+    /** The request the submitter would send for {@code spec}'s whole grid. */
+    CampaignRequest request(CampaignSpec spec) {
+      return request(CampaignPlan.of(spec), CampaignPlan.of(spec), false, 0);
+    }
+
+    /** A request that works through {@code plan} (a subset of, or equal to, {@code full}). */
+    CampaignRequest request(CampaignPlan plan, CampaignPlan full, boolean indexed, int runsPerExecution) {
+      BlobRef ref = store(plan);
+      BlobRef fullRef = store(full);
+      return new CampaignRequest(full.campaignKey(), full.spec(), ref, plan.runs().size(), fullRef, full.runs().size(), indexed,
+          runsPerExecution, null);
+    }
+
+    BlobRef store(CampaignPlan plan) {
+      String sha = ContentKeys.sha256Hex(ContentKeys.canonicalJson(plan));
+      plans.put(sha, plan);
+      return new BlobRef("campaigns/" + plan.campaignKey() + "/plans/" + sha + ".json", sha, 1);
+    }
+
+    final CampaignActivities campaign = new CampaignActivities() {
+      @Override
+      public List<CampaignPlan.PlannedRun> planSlice(BlobRef plan, int from, int count) {
+        planSlices.incrementAndGet();
+        List<CampaignPlan.PlannedRun> runs = plans.get(plan.sha256()).runs();
+        return new java.util.ArrayList<>(runs.subList(from, Math.min(runs.size(), from + count)));
+      }
+
+      @Override
+      public CampaignResult closeCampaign(CampaignActivities.CampaignClose close) {
+        closes.add(close);
+        campaignStatus.add(close.status());
+        Map<String, CampaignRequest.RunFailure> failures = new java.util.HashMap<>();
+        close.failures().forEach(f -> failures.put(f.runKey(), f));
+        List<RunResult> rows = new java.util.ArrayList<>();
+        for (CampaignPlan.PlannedRun p : plans.get(close.fullPlan().sha256()).runs()) {
+          RunResult r = results.get(p.runKey());
+          CampaignRequest.RunFailure f = failures.get(p.runKey());
+          if (r != null && close.reusedKeys().contains(p.runKey())) r = r.asReused();
+          rows.add(r != null ? r : new RunResult(p.runKey(), p.config(), null, f == null ? "NOT_STARTED" : f.status(), null, false,
+              f == null ? null : f.message()));
+        }
+        return new CampaignResult(close.campaignKey(), close.parentRunId(), close.status(), rows, close.counts(), close.reason(), null);
+      }
+    };
+
     final DataActivities data = new DataActivities() {
       @Override
       public SplitResult split(StageInput run) {
@@ -244,6 +306,17 @@ class RunWorkflowFailureTest {
 
       @Override
       public TrainResult train(TrainInput input) {
+        trainEntered.incrementAndGet();
+        java.util.concurrent.Semaphore gate = trainGate;
+        if (gate != null && (gateSeed < 0 || gateSeed == input.run().config().seed())) { // training that waits for the test to let it finish (heartbeating, so cancellable)
+          try {
+            while (!gate.tryAcquire(20, java.util.concurrent.TimeUnit.MILLISECONDS))
+              io.temporal.activity.Activity.getExecutionContext().heartbeat(null);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+          }
+        }
         if (!input.run().config().method().equals("coop")) return new TrainResult(null, 0, 0, 0, 0, 0);
         if (blockTraining.get()) { // a long training that only stops when cancelled (seen at a heartbeat)
           trainingStarted.countDown();

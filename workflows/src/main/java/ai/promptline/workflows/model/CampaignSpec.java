@@ -13,6 +13,8 @@ import java.util.List;
  * @param maxParallel how many run workflows may be in flight at once (scheduling, not content)
  * @param heartbeatTimeoutSeconds how long a silent training activity is trusted before Temporal
  *     retries it on another worker (0 = default 60 s; scheduling, not content)
+ * @param failurePolicy when the campaign stops early and whether failed runs fail it (null = every
+ *     run is tried, FINISHED only if all finish; scheduling, not content)
  * @param targets datasets every run of a {@code cross-dataset} campaign is evaluated on after
  *     training on its source dataset; empty otherwise (and then absent from the campaign key)
  */
@@ -28,7 +30,8 @@ public record CampaignSpec(
     String protocol,
     int maxParallel,
     int heartbeatTimeoutSeconds,
-    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets) {
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DatasetRef> targets,
+    @JsonInclude(JsonInclude.Include.NON_NULL) FailurePolicy failurePolicy) {
 
   public CampaignSpec {
     ContentKeys.require(name, "campaign.name");
@@ -50,6 +53,27 @@ public record CampaignSpec(
     methods = List.copyOf(methods);
     shots = List.copyOf(shots);
     seeds = List.copyOf(seeds);
+    if (failurePolicy != null && failurePolicy.equals(FailurePolicy.NONE)) failurePolicy = null;
+  }
+
+  /** A campaign with the default failure policy (every run is tried). */
+  public CampaignSpec(String name, String experiment, List<DatasetRef> datasets, ModelRef model,
+      List<MethodSpec> methods, List<Integer> shots, List<Integer> seeds, String protocol, int maxParallel,
+      int heartbeatTimeoutSeconds, List<DatasetRef> targets) {
+    this(name, experiment, datasets, model, methods, shots, seeds, protocol, maxParallel, heartbeatTimeoutSeconds, targets,
+        null);
+  }
+
+  /** This campaign with another failure policy (null = the default). */
+  public CampaignSpec withFailurePolicy(FailurePolicy policy) {
+    return new CampaignSpec(name, experiment, datasets, model, methods, shots, seeds, protocol, maxParallel,
+        heartbeatTimeoutSeconds, targets, policy);
+  }
+
+  /** This campaign with another {@code maxParallel}. */
+  public CampaignSpec withMaxParallel(int n) {
+    return new CampaignSpec(name, experiment, datasets, model, methods, shots, seeds, protocol, n, heartbeatTimeoutSeconds,
+        targets, failurePolicy);
   }
 
   /** A campaign without cross-dataset targets. */

@@ -63,6 +63,7 @@ public final class ContentKeys {
     node.withArray("methods").forEach(m -> canonicalExperts((ObjectNode) m));
     node.remove("maxParallel"); // scheduling, not content
     node.remove("heartbeatTimeoutSeconds");
+    node.remove("failurePolicy");
     node.put("pipelineVersion", PIPELINE_VERSION);
     return sha256Hex(canonicalJson(node));
   }
