@@ -2,7 +2,8 @@
 # Wrapper around `docker compose` for deploy/compose/docker-compose.yml:
 #   - copies .env.example to .env on first use (non-secret settings),
 #   - generates credentials.env (MinIO keys, same format as the local .promptline/credentials.env)
-#     and db-credentials.env (PostgreSQL passwords) once, chmod 600, from /dev/urandom,
+#     db-credentials.env (PostgreSQL passwords) and grafana-credentials.env (Grafana admin) once,
+#     chmod 600, from /dev/urandom,
 #   - passes the pinned versions from deploy/local/versions.env.
 # Usage: deploy/compose/compose.sh <docker compose args>, e.g. `up -d --build`, `ps`, `down`, `config`.
 set -euo pipefail
@@ -32,6 +33,9 @@ if [[ ! -f db-credentials.env ]]; then
     "TEMPORAL_DB_PASSWORD=$(rand_hex 18)" \
     "MLFLOW_DB_PASSWORD=$(rand_hex 18)"
 fi
+if [[ ! -f grafana-credentials.env ]]; then
+  write_secret_file grafana-credentials.env "GRAFANA_ADMIN_PASSWORD=$(rand_hex 18)"
+fi
 
 export PROMPTLINE_WORKER_UID="${PROMPTLINE_WORKER_UID:-$(id -u)}"
 if docker compose version >/dev/null 2>&1; then
@@ -45,10 +49,10 @@ fi
 if [[ "${compose[*]}" == "docker compose" ]]; then
   exec "${compose[@]}" --project-directory "$DIR" -f "$DIR/docker-compose.yml" \
     --env-file "$DIR/../local/versions.env" --env-file "$DIR/.env" \
-    --env-file "$DIR/credentials.env" --env-file "$DIR/db-credentials.env" "$@"
+    --env-file "$DIR/credentials.env" --env-file "$DIR/db-credentials.env" --env-file "$DIR/grafana-credentials.env" "$@"
 fi
 # docker-compose v1 accepts a single --env-file: merge them into a private temp file.
 merged="$(umask 077 && mktemp "$DIR/.env.merged.XXXXXX")"
 trap 'rm -f "$merged"' EXIT
-cat "$DIR/../local/versions.env" "$DIR/.env" "$DIR/credentials.env" "$DIR/db-credentials.env" >"$merged"
+cat "$DIR/../local/versions.env" "$DIR/.env" "$DIR/credentials.env" "$DIR/db-credentials.env" "$DIR/grafana-credentials.env" >"$merged"
 "${compose[@]}" --project-directory "$DIR" -f "$DIR/docker-compose.yml" --env-file "$merged" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local service management for Promptline: Temporal dev server, MLflow tracking server, MinIO.
 #
-#   deploy/local/services.sh install   install the pinned binaries once (cached under .promptline/)
+#   deploy/local/services.sh install   install the pinned binaries once (cached under .promptline/), and promtool
+#                                       (from Debian's prometheus package) to validate deploy/compose's monitoring files
 #   deploy/local/services.sh up        install if needed, start, wait until healthy (idempotent)
 #        up --auth | --no-auth         MLflow with / without its basic-auth app (remembered for later starts)
 #   deploy/local/services.sh down      stop gracefully (SIGTERM, then SIGKILL after a grace period)
@@ -400,10 +401,49 @@ install_minio() {
   log "install: minio ready ($BIN/minio)"
 }
 
+# promtool (Prometheus' config/rules/metrics checker) from Debian's prometheus package: `apt-get
+# download` (no root needed where the apt lists are present) and `dpkg-deb -x` into $BIN. Only the
+# monitoring-config test needs it, so a machine without apt gets a warning, not a failed install.
+promtool_installed() { [[ -x "$BIN/promtool" && -f "$BIN/.promtool.stamp" ]] && "$BIN/promtool" --version >/dev/null 2>&1; }
+
+install_promtool() {
+  local tmp ilog deb version
+  promtool_installed && { log "install: promtool ($(cat "$BIN/.promtool.stamp")) already installed"; return 0; }
+  ilog="$LOGS/install-promtool.log"
+  if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+    log "install: warning: promtool not installed: it comes from Debian's prometheus package and needs apt-get and dpkg-deb;" \
+      "put a promtool binary at $BIN/promtool (and any text in $BIN/.promtool.stamp) to validate deploy/compose/prometheus.yml"
+    return 1
+  fi
+  mkdir -p "$BIN" "$PL_HOME/tmp"
+  tmp="$(mktemp -d "$PL_HOME/tmp/promtool.XXXXXX")"
+  log "install: fetching promtool from Debian's prometheus package (apt-get download; log: ${ilog#"$ROOT"/})"
+  {
+    echo "=== $(date -u +%FT%TZ) apt-get download prometheus"
+    (cd "$tmp" && apt-get download prometheus) &&
+      deb="$(ls "$tmp"/prometheus_*.deb)" &&
+      dpkg-deb -x "$deb" "$tmp/x" &&
+      "$tmp/x/usr/bin/promtool" --version
+  } >"$ilog" 2>&1 || {
+    rm -rf "$tmp"
+    log "install: warning: promtool not installed: apt-get download prometheus failed (no apt lists? run 'apt-get update' as root);" \
+      "$(tail -n 1 "$ilog" 2>/dev/null)"
+    return 1
+  }
+  deb="$(ls "$tmp"/prometheus_*.deb)"
+  version="$(dpkg-deb -f "$deb" Version)"
+  mv -f "$tmp/x/usr/bin/promtool" "$BIN/promtool"
+  rm -rf "$tmp"
+  echo "prometheus $version (Debian)" >"$BIN/.promtool.stamp.tmp"
+  mv -f "$BIN/.promtool.stamp.tmp" "$BIN/.promtool.stamp"
+  log "install: promtool ready ($BIN/promtool, prometheus $version)"
+}
+
 cmd_install() {
   local start=$SECONDS pids=() names=() i rc=0
   mkdir -p "$LOGS" "$DATA" "$RUN"
   ensure_credentials
+  install_promtool || true # not needed to run the services
   if python_installed && minio_installed; then
     log "install: everything already installed (pins from deploy/local/versions.env)"
     return 0
@@ -463,6 +503,9 @@ start_temporal() {
     --namespace default "${ns_args[@]}" \
     --search-attribute PromptlineCampaign=Keyword \
     --search-attribute PromptlineRunKey=Keyword \
+    --search-attribute Campaign=Keyword --search-attribute Dataset=Keyword --search-attribute Method=Keyword \
+    --search-attribute Model=Keyword --search-attribute Protocol=Keyword --search-attribute Phase=Keyword \
+    --search-attribute RunStatus=Keyword --search-attribute Shots=Int --search-attribute Seed=Int \
     --ui-disable-news-fetch \
     --log-level warn
 }

@@ -13,4 +13,9 @@ public record Backends(ObjectStore store, Tracker tracker, MeterRegistry meters,
   public Backends(ObjectStore store, Tracker tracker, MeterRegistry meters) {
     this(store, tracker, meters, ScratchCache.disabled());
   }
+
+  /** The Promptline metrics over {@link #meters} (one facade per registry). */
+  public PromptlineMetrics metrics() {
+    return PromptlineMetrics.of(meters);
+  }
 }

@@ -73,11 +73,21 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   private final Backends backends;
   private final ModelCache models;
   private final int decodeThreads;
+  private final DevicePool devices;
+  private final PromptlineMetrics metrics;
 
+  /** One compute slot on this machine's first device (gpu(0), or the CPU). */
   public ComputeActivitiesImpl(Backends backends, ModelCache models, int decodeThreads) {
+    this(backends, models, decodeThreads, DevicePool.forSlots(1, backends.metrics()));
+  }
+
+  /** Each activity holds a slot of {@code devices} while it runs and computes on the slot's device. */
+  public ComputeActivitiesImpl(Backends backends, ModelCache models, int decodeThreads, DevicePool devices) {
     this.backends = backends;
     this.models = models;
     this.decodeThreads = decodeThreads;
+    this.devices = devices;
+    this.metrics = backends.metrics();
   }
 
   // ---------------------------------------------------------------- features
@@ -94,7 +104,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     int dim;
     MethodSpec spec = spec(c);
     boolean pixels = !spec.input().cached();
-    try (ModelCache.Lease lease = models.acquire(c.model())) {
+    try (DevicePool.Slot slot = devices.acquire(); ModelCache.Lease lease = models.acquire(c.model(), slot.device())) {
       ClipModel clip = lease.model();
       int size = clip.config().imageResolution();
       Path root = Path.of(index.imageRoot());
@@ -110,7 +120,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     }
     int views = spec.fitted() ? 1 : Math.max(1, c.train().augViews());
     boolean hit = base.hit() && novel.hit() && train.hit() && val.hit();
-    backends.meters().counter("promptline.features.cache", "result", hit ? "hit" : "miss").increment();
+    metrics.cache(PromptlineMetrics.FEATURES, hit);
     timer.stop(backends.meters().timer("promptline.stage", "stage", "features"));
     String key = ModelCache.key(base.ref() == null ? "" : base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
         train.ref() == null ? "" : train.ref().key());
@@ -161,7 +171,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     if (existing.isPresent()) LOG.info("feature blob {} has no recorded SHA-256 (an older version wrote it): recomputed", key);
     ActivityExecutionContext ctx = Activity.getExecutionContext();
     List<Path> paths = items.stream().map(i -> root.resolve(i.path())).toList();
-    try (NDManager m = NDManager.newBaseManager()) {
+    try (NDManager m = NDManager.newBaseManager(clip.device())) {
       List<NDArray> stacked = new ArrayList<>();
       int passes = Math.max(1, views);
       for (int v = 0; v < passes; v++) {
@@ -193,9 +203,10 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     // while a store or tracker call waits for its service, heartbeats re-send the latest progress
     // (first that of the previous attempt), so a resume point is never overwritten by the wait
     AtomicReference<TrainProgress> progress = new AtomicReference<>(ctx.getHeartbeatDetails(TrainProgress.class).orElse(null));
-    try (KeepAlive.Scope keepAlive = KeepAlive.install(() -> ctx.heartbeat(progress.get()));
-        ModelCache.Leases lease = models.acquireAll(c.frozenModels());
-        NDManager m = NDManager.newBaseManager()) {
+    try (DevicePool.Slot slot = devices.acquire();
+        KeepAlive.Scope keepAlive = KeepAlive.install(() -> ctx.heartbeat(progress.get()));
+        ModelCache.Leases lease = models.acquireAll(c.frozenModels(), slot.device());
+        NDManager m = NDManager.newBaseManager(slot.device())) {
       return train(input, started, ctx, progress, splitIndex(input.run(), input.split()), lease, m);
     }
   }
@@ -230,6 +241,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       String prefix = "runs/" + run.runKey() + "/ckpt/";
       PromptTrainer.Listener listener = new PromptTrainer.Listener() {
         private String lastCheckpoint = progress.get() == null ? null : progress.get().checkpointKey();
+        private long epochStarted = System.nanoTime();
 
         @Override
         public void epochEnd(int epoch, double loss, double lr, Map<String, NDArray> state) {
@@ -250,7 +262,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           byte[] ckpt = TensorBytes.encode(state,
               Map.of("epochsDone", String.valueOf(step), EpochHistory.METADATA_KEY, history.encode()));
           backends.scratch().keep(key, backends.store().put(key, ckpt), ckpt);
-          backends.meters().counter("promptline.train.epochs", "method", c.method()).increment();
+          metrics.epoch(c.method(), java.time.Duration.ofNanos(System.nanoTime() - epochStarted));
+          epochStarted = System.nanoTime();
           lastCheckpoint = key;
           progress.set(new TrainProgress(epoch + 1, key));
           ctx.heartbeat(progress.get());
@@ -421,8 +434,9 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     StageInput run = input.run();
     RunConfig c = run.config();
     SplitIndex index = splitIndex(run, input.split());
-    try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
-        NDManager m = NDManager.newBaseManager();
+    try (DevicePool.Slot slot = devices.acquire();
+        ModelCache.Leases lease = models.acquireAll(c.frozenModels(), slot.device());
+        NDManager m = NDManager.newBaseManager(slot.device());
         PromptMethod method = newMethod(c, lease, m, trainingSet(index))) {
       loadTrained(run, method, input.trained(), m);
       Path root = Path.of(index.imageRoot());
@@ -456,15 +470,16 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     } catch (CorruptObjectException e) {
       throw Failures.corruptObject(e, "submit the campaign again: the data stage rewrites the target index");
     }
-    try (ModelCache.Leases lease = models.acquireAll(c.frozenModels());
-        NDManager m = NDManager.newBaseManager();
+    try (DevicePool.Slot slot = devices.acquire();
+        ModelCache.Leases lease = models.acquireAll(c.frozenModels(), slot.device());
+        NDManager m = NDManager.newBaseManager(slot.device());
         PromptMethod method = newMethod(c, lease, m, null)) {
       ClipModel clip = lease.model(0);
       BlobRef ref = null;
       if (spec(c).input().cached()) {
         Cached features = cached(run, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
             clip.config().imageResolution(), 0, index.test(), Path.of(index.imageRoot()), clip);
-        backends.meters().counter("promptline.features.cache", "result", features.hit() ? "hit" : "miss").increment();
+        metrics.cache(PromptlineMetrics.FEATURES, features.hit());
         ref = features.ref();
       }
       loadTrained(run, method, input.trained(), m);

@@ -1,5 +1,6 @@
 package ai.promptline.activities;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.promptline.ml.clip.ClipCheckpoints;
 import ai.promptline.ml.clip.ClipModel;
@@ -19,8 +20,9 @@ import java.util.LinkedHashMap;
  * models (or precisions) at once, so a model is handed out as a {@link Lease} and is never closed
  * while a lease on it is open. Unleased models beyond {@code keepLoaded} are closed, least
  * recently used first. The weights file is verified against the SHA-256 the campaign recorded, so
- * every worker computes with the same bytes; the key is file, hash and precision (an fp16 copy is
- * a different model).
+ * every worker computes with the same bytes; the key is file, hash, precision (an fp16 copy is
+ * a different model) and device: a model lives on the device it was loaded on (its slot's, see
+ * {@link DevicePool}), so two slots on different GPUs never share an instance.
  */
 public final class ModelCache implements AutoCloseable {
   /** A model in use; close it (try-with-resources) when the activity is done with the model. */
@@ -103,6 +105,7 @@ public final class ModelCache implements AutoCloseable {
   }
 
   private final int keepLoaded;
+  private final PromptlineMetrics metrics;
   /** The most models one {@link #acquireAll} has held: a run with experts keeps all of them loaded. */
   private int largestGroup = 1;
   /** Access-ordered: iteration starts at the least recently used model. */
@@ -115,24 +118,36 @@ public final class ModelCache implements AutoCloseable {
 
   /** @param keepLoaded how many models to keep in memory while no activity uses them */
   public ModelCache(int keepLoaded) {
+    this(keepLoaded, PromptlineMetrics.NONE);
+  }
+
+  /** @param metrics counts each lease as a hit (in memory) or a miss (loaded) of the {@code model} cache */
+  public ModelCache(int keepLoaded, PromptlineMetrics metrics) {
     if (keepLoaded < 0) throw new IllegalArgumentException("keepLoaded must be >= 0, got " + keepLoaded);
     this.keepLoaded = keepLoaded;
+    this.metrics = metrics;
   }
 
   /**
    * Leases the model {@code ref} names, loading (and verifying) it when it is not in memory. Loading
    * first closes unused models beyond {@code keepLoaded - 1}, so memory is freed before it is needed.
    */
-  public synchronized Lease acquire(ModelRef ref) {
-    String key = key(ref);
+  public synchronized Lease acquire(ModelRef ref, Device device) {
+    String key = cacheKey(ref, device);
     Entry e = entries.get(key);
+    metrics.cache(PromptlineMetrics.MODEL, e != null);
     if (e == null) {
       evictUnused(Math.max(0, keep() - 1));
-      e = load(ref);
+      e = load(ref, device);
       entries.put(key, e);
     }
     e.leases++;
     return new Lease(e);
+  }
+
+  /** {@link #acquire(ModelRef, Device)} on the engine's default device (tools and tests; activities pass their slot's). */
+  public Lease acquire(ModelRef ref) {
+    return acquire(ref, ai.djl.engine.Engine.getInstance().defaultDevice());
   }
 
   /**
@@ -142,13 +157,14 @@ public final class ModelCache implements AutoCloseable {
    * kept up to the larger of {@code keepLoaded} and the largest group leased so far, so consecutive
    * runs with the same experts do not reload them.
    */
-  public synchronized Leases acquireAll(java.util.List<ModelRef> refs) {
+  public synchronized Leases acquireAll(java.util.List<ModelRef> refs, Device device) {
     largestGroup = Math.max(largestGroup, refs.size());
     Lease[] taken = new Lease[refs.size()];
     try {
       // members already in memory first, so loading the others never evicts one of them
-      for (int i = 0; i < taken.length; i++) if (entries.containsKey(key(refs.get(i)))) taken[i] = acquire(refs.get(i));
-      for (int i = 0; i < taken.length; i++) if (taken[i] == null) taken[i] = acquire(refs.get(i));
+      for (int i = 0; i < taken.length; i++)
+        if (entries.containsKey(cacheKey(refs.get(i), device))) taken[i] = acquire(refs.get(i), device);
+      for (int i = 0; i < taken.length; i++) if (taken[i] == null) taken[i] = acquire(refs.get(i), device);
     } catch (RuntimeException e) {
       new Leases(java.util.Arrays.stream(taken).filter(java.util.Objects::nonNull).toList()).close();
       throw e;
@@ -156,12 +172,18 @@ public final class ModelCache implements AutoCloseable {
     return new Leases(java.util.List.of(taken));
   }
 
+  /** {@link #acquireAll(java.util.List, Device)} on the engine's default device (tools and tests). */
+  public Leases acquireAll(java.util.List<ModelRef> refs) {
+    return acquireAll(refs, ai.djl.engine.Engine.getInstance().defaultDevice());
+  }
+
   private int keep() {
     return keepLoaded == 0 ? 0 : Math.max(keepLoaded, largestGroup);
   }
 
-  private static String key(ModelRef ref) {
-    return ref.weights() + "@" + ref.sha256() + "@" + ref.precision();
+  /** The cache key: weights file, hash, precision and device. */
+  static String cacheKey(ModelRef ref, Device device) {
+    return ref.weights() + "@" + ref.sha256() + "@" + ref.precision() + "@" + device;
   }
 
   /** Models currently in memory (leased or kept). */
@@ -182,7 +204,7 @@ public final class ModelCache implements AutoCloseable {
     }
   }
 
-  private static Entry load(ModelRef ref) {
+  private static Entry load(ModelRef ref, Device device) {
     Path path = Path.of(ref.weights());
     if (ref.sha256() != null && !ref.sha256().isBlank()) {
       String actual = sha256(path);
@@ -190,7 +212,7 @@ public final class ModelCache implements AutoCloseable {
         throw Failures.invalidInput("weights of model '" + ref.name() + "' " + path + " have sha256 " + actual + " but the campaign expects "
             + ref.sha256() + "; point --weights at the file the campaign was planned with", null);
     }
-    NDManager manager = NDManager.newBaseManager();
+    NDManager manager = NDManager.newBaseManager(device);
     try {
       return new Entry(ClipModel.load(path, manager, Precision.parse(ref.precision())), manager);
     } catch (IOException | IllegalArgumentException e) {

@@ -197,7 +197,6 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     tracker().uploadArtifact(runId, "provenance.json", write(provenance(in)));
     RunResult result = new RunResult(runKey, in.run().config(), runId, Stages.FINISHED, in.eval(), false, null);
     backends.store().put(resultKey(runKey), write(result)); // commit marker: the run is done
-    backends.meters().counter("promptline.runs", "status", "finished", "method", in.run().config().method()).increment();
     return result;
   }
 
@@ -238,8 +237,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
       tracker().log(mlflowRunId, Map.of(), List.of(), Map.of(TAG_ERROR, message, TAG_NOTE, errorNote(status, message)));
     if (Stages.FINISHED.equals(status)) clearErrorTags(mlflowRunId);
     tracker().setStatus(mlflowRunId, status);
-    if (!Stages.FINISHED.equals(status))
-      backends.meters().counter("promptline.runs", "status", status.toLowerCase(java.util.Locale.ROOT)).increment();
+    backends.metrics().runFinished(status);
   }
 
   @Override

@@ -55,6 +55,7 @@ class ComputeTrainEvalTest {
   private LocalObjectStore store;
   private FileTracker tracker;
   private ModelCache models;
+  private SimpleMeterRegistry meters;
 
   @BeforeEach
   void setUp() {
@@ -72,8 +73,9 @@ class ComputeTrainEvalTest {
   private void start(Tracker activityTracker, Duration heartbeatTimeout) {
     if (env != null) env.close();
     env = TestActivityEnvironment.newInstance();
+    meters = new SimpleMeterRegistry();
     env.registerActivitiesImplementations(
-        new ComputeActivitiesImpl(new Backends(store, activityTracker, new SimpleMeterRegistry()), models, 1));
+        new ComputeActivitiesImpl(new Backends(store, activityTracker, meters), models, 1));
     compute = env.newActivityStub(ComputeActivities.class, ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofMinutes(2)).setHeartbeatTimeout(heartbeatTimeout)
         .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
@@ -141,6 +143,11 @@ class ComputeTrainEvalTest {
 
     Stages.TrainResult first = compute.train(new Stages.TrainInput(run, split, feats));
     assertEquals(3, first.epochs());
+    assertEquals(3, meters.get(PromptlineMetrics.EPOCH).tag("method", "coop").timer().count(), "one epoch time per epoch");
+    assertEquals(1.0, meters.get(PromptlineMetrics.SLOTS).gauge().value());
+    assertEquals(0.0, meters.get(PromptlineMetrics.SLOTS_BUSY).gauge().value(), "the slot was released");
+    assertEquals(String.valueOf(DevicePool.devices(1, DevicePool.gpuCount()).get(0)), first.environment().get("device"),
+        "computed on the slot's device");
     assertEquals(0, first.resumedFromEpoch());
     assertEquals(4L * ClipConfig.tinyVit().textWidth(), first.trainableParams());
     assertTrue(Double.isFinite(first.finalLoss()));

@@ -160,7 +160,7 @@ class CrossDatasetActivitiesTest {
         data.targetSplit(other, in.config().targets().get(0)), null));
     assertEquals(first, again);
     assertEquals(cachedFeatures, store.list("features/"), "no new feature blob");
-    assertEquals(1.0, backends.meters().counter("promptline.features.cache", "result", "hit").count());
+    assertEquals(1.0, backends.meters().counter(PromptlineMetrics.CACHE, "cache", PromptlineMetrics.FEATURES, "result", "hit").count());
 
     // a run trained on the target itself (protocol all) caches its test split under the same key
     StageInput onTarget = new StageInput("RK3", new RunConfig(new DatasetRef("Synthetic", target.root().toString(),

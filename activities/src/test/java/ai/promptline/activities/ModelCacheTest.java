@@ -1,6 +1,7 @@
 package ai.promptline.activities;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -94,6 +95,37 @@ class ModelCacheTest {
       slot1.close();
       assertEquals(1, cache.loaded());
       assertThrows(IllegalStateException.class, slot1::model);
+    }
+  }
+
+  /**
+   * The cache key names the device: the same weights leased for two devices are two entries (two
+   * slots on different GPUs never share an instance). This machine's DJL has one CPU device, so the
+   * GPU case is checked on the key; a lease on the CPU loads the model there, counted as a miss and
+   * then a hit of the model cache.
+   */
+  @Test
+  void theKeyNamesTheDevice_andALeaseLoadsOnTheDeviceAskedFor() throws Exception {
+    Path a = writeTiny("a.safetensors", 1);
+    ModelRef ref = new ModelRef("tiny", a.toString(), ModelCache.sha256(a));
+    assertNotEquals(ModelCache.cacheKey(ref, ai.djl.Device.gpu(0)), ModelCache.cacheKey(ref, ai.djl.Device.gpu(1)));
+    assertNotEquals(ModelCache.cacheKey(ref, ai.djl.Device.gpu(0)), ModelCache.cacheKey(ref, ai.djl.Device.cpu()));
+    assertEquals(ModelCache.cacheKey(ref, ai.djl.Device.gpu(1)), ModelCache.cacheKey(new ModelRef("renamed", a.toString(), ref.sha256()),
+        ai.djl.Device.gpu(1)), "the model's display name is not part of the key");
+    io.micrometer.core.instrument.MeterRegistry reg = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    try (ModelCache cache = new ModelCache(1, PromptlineMetrics.of(reg))) {
+      ClipModel first;
+      try (ModelCache.Lease l = cache.acquire(ref, ai.djl.Device.cpu())) {
+        first = l.model();
+        assertEquals(ai.djl.Device.cpu(), first.device());
+        assertEquals(ai.djl.Device.cpu(), first.weights().get("token_embedding.weight").getDevice(), "the weights live on the slot's device");
+      }
+      try (ModelCache.Leases l = cache.acquireAll(java.util.List.of(ref), ai.djl.Device.cpu())) {
+        assertSame(first, l.model(0));
+      }
+      assertEquals(1, cache.loaded());
+      assertEquals(1.0, reg.get(PromptlineMetrics.CACHE).tags("cache", "model", "result", "miss").counter().count());
+      assertEquals(1.0, reg.get(PromptlineMetrics.CACHE).tags("cache", "model", "result", "hit").counter().count());
     }
   }
 

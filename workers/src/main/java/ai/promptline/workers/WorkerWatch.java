@@ -56,7 +56,8 @@ public final class WorkerWatch implements AutoCloseable {
             warned[i] = true;
             out.println("warning: no worker is polling task queue " + queues.get(i) + " at " + conn.settings().temporalTarget()
                 + " (namespace " + conn.settings().namespace() + "); start one: ./promptline worker"
-                + (queues.get(i).equals(TaskQueues.GPU) ? " (or ./promptline worker --queues gpu on a GPU machine)" : ""));
+                + (queues.get(i).equals(TaskQueues.GPU) ? " --queues cpu,gpu (a machine without a GPU polls only the cpu queue"
+                    + " unless told so; or ./promptline worker --queues gpu on a GPU machine)" : ""));
             out.flush();
           }
         } catch (RuntimeException e) {

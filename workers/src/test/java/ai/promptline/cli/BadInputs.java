@@ -299,6 +299,10 @@ final class BadInputs {
     add("cli-worker-slots-zero", "cli", "worker --slots 0", f -> new Invocation("worker", "--slots", "0"), "--slots must be >= 1");
     add("cli-worker-queue", "cli", "worker --queues tpu", f -> new Invocation("worker", "--queues", "tpu"), "unknown queue 'tpu'",
         "cpu, gpu or cpu,gpu");
+    add("cli-worker-queue-auto-mixed", "cli", "worker --queues auto,gpu", f -> new Invocation("worker", "--queues", "auto,gpu"),
+        "auto cannot be combined", "give auto, cpu, gpu or cpu,gpu");
+    add("cli-worker-metrics-host-blank", "cli", "worker --metrics-host ''", f -> new Invocation("worker", "--metrics-host", " "),
+        "--metrics-host must be an address", "0.0.0.0");
     add("cli-worker-metrics-port", "cli", "worker --metrics-port 70000", f -> new Invocation("worker", "--metrics-port", "70000"),
         "--metrics-port must be a port");
     add("cli-worker-decode-threads", "cli", "worker --decode-threads -2", f -> new Invocation("worker", "--decode-threads", "-2"),

@@ -85,12 +85,12 @@ class WorkerCrashIT {
     }
   }
 
-  /** A worker in its own JVM, on the test class path, polling both queues. */
+  /** A worker in its own JVM, on the test class path, polling both queues (said explicitly: auto is cpu only without a GPU). */
   static Process startWorker(Map<String, String> env, Path log) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     ProcessBuilder pb = new ProcessBuilder(java, "-Xmx2g", "-Dai.djl.offline=true",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-        "ai.promptline.cli.Main", "worker", "--decode-threads", "1");
+        "ai.promptline.cli.Main", "worker", "--queues", "cpu,gpu", "--decode-threads", "1");
     pb.environment().putAll(env);
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     return pb.start();

@@ -73,6 +73,7 @@ public final class ScratchCache {
   private final AtomicLong lastWarning = new AtomicLong();
   private final AtomicLong writeFailures = new AtomicLong();
   private final AtomicLong hits = new AtomicLong();
+  private final AtomicLong misses = new AtomicLong();
 
   private ScratchCache() {
     this.dir = null;
@@ -141,11 +142,17 @@ public final class ScratchCache {
     return hits.get();
   }
 
+  /** Reads of a cacheable blob the store had that found no usable local copy (read from the store). */
+  public long misses() {
+    return misses.get();
+  }
+
   /** The bytes of {@code ref}: a verified local copy, else the store's (verified by it) then kept. */
   public byte[] get(ObjectStore store, BlobRef ref) {
     if (!enabled() || !cacheable.test(ref.key())) return store.get(ref);
     byte[] local = local(ref.sha256());
     if (local != null) return local;
+    misses.incrementAndGet();
     byte[] data = store.get(ref);
     keep(ref.sha256(), data);
     return data;
@@ -162,12 +169,16 @@ public final class ScratchCache {
     Optional<Stat> st = store.stat(key);
     if (st.isEmpty()) return Optional.empty();
     Stat s = st.get();
-    if (s.sha256() == null) return store.read(key); // written before digests: never served locally
+    if (s.sha256() == null) { // written before digests: never served locally
+      misses.incrementAndGet();
+      return store.read(key);
+    }
     if (s.md5() != null) {
       byte[] local = local(s.sha256());
       if (local != null && local.length == s.size() && s.md5().equals(MinioObjectStore.md5Hex(local)))
         return Optional.of(new Blob(local, s.sha256(), true));
     }
+    misses.incrementAndGet();
     Optional<Blob> blob = store.read(key);
     blob.filter(Blob::verified).ifPresent(b -> keep(b.sha256(), b.data()));
     return blob;

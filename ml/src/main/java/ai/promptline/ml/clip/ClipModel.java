@@ -219,6 +219,11 @@ public final class ClipModel implements AutoCloseable {
 
   // ---------------------------------------------------------------- accessors
 
+  /** Where the weights live (the device of the manager the model was loaded with): compute with it there. */
+  public ai.djl.Device device() {
+    return manager.getDevice();
+  }
+
   public ClipConfig config() {
     return config;
   }

@@ -141,8 +141,8 @@ public final class LinearProbe implements FittedMethod {
     if (k < 2) throw new IllegalArgumentException("linear-probe needs at least 2 classes, got " + k);
     if (val == null || val.size() == 0)
       throw new IllegalArgumentException("linear-probe searches C on the few-shot validation split, and this run has none");
-    Data tr = read(train);
-    Data va = read(val);
+    Data tr = read(train, ctx.manager());
+    Data va = read(val, ctx.manager());
     Search s = search(tr, va, k);
     Model best = s.model();
     try (NDManager tmp = ctx.manager().newSubManager()) {
@@ -178,10 +178,11 @@ public final class LinearProbe implements FittedMethod {
   /** The search's outcome: the last round's winner, its validation accuracy (percent) and the fits run. */
   record Search(double c, double valAcc, Model model, int fits, List<double[]> trace) {}
 
-  static Data read(BatchSource source) {
+  /** All of {@code source} as host arrays, read through a sub-manager of {@code parent} (its device). */
+  static Data read(BatchSource source, NDManager parent) {
     int n = source.size();
     int[] ids = IntStream.range(0, n).toArray();
-    try (NDManager m = NDManager.newBaseManager()) {
+    try (NDManager m = parent.newSubManager()) {
       Batch b = source.batch(0, ids, m);
       NDArray f = b.requireFeatures();
       int d = (int) f.getShape().get(1);
