@@ -9,13 +9,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Text rendering for the plots on any machine. Java2D draws text with the fonts the OS's
  * fontconfig lists; a machine without any (a minimal container) fails the first text measurement
- * with "Fontconfig head is null". Then the JDK is pointed, through {@code sun.awt.fontconfig}, at a
+ * with "Fontconfig head is null" (or, with a stale JDK font cache, "No physical fonts found"). Where
+ * no font file is found before AWT starts, or the first measurement fails, the JDK is pointed, through {@code sun.awt.fontconfig}, at a
  * font configuration that maps every logical font to Liberation Sans, the TrueType font shipped
  * inside the PDFBox jar (a Maven dependency, SIL Open Font License), extracted to a temporary
  * folder. Headless mode is set before anything touches AWT.
@@ -31,16 +33,41 @@ public final class PlotFonts {
   public static synchronized void ensure() {
     if (ready) return;
     if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+    // no font file where fontconfig looks: configure the bundled font before the JDK's font manager
+    // starts (a stale JDK font cache would otherwise let it start and then find no physical font)
+    if (System.getProperty("sun.awt.fontconfig") == null && !anyFontFile()) useBundled("no font files in " + FONT_DIRS);
     try {
       measure();
     } catch (RuntimeException | Error first) {
       if (System.getProperty("sun.awt.fontconfig") != null) throw first; // the user's own configuration: leave it
-      Path props = bundledConfiguration();
-      LOG.info("no usable system fonts ({}); the plots use the bundled Liberation Sans ({})", first.toString(), props);
-      System.setProperty("sun.awt.fontconfig", props.toString());
+      useBundled(first.toString());
       measure(); // the JDK retries its font manager on the next use
     }
     ready = true;
+  }
+
+  /** Where fontconfig and the JDK look for fonts on Linux (and the user's own folders). */
+  static final List<Path> FONT_DIRS = List.of(Path.of("/usr/share/fonts"), Path.of("/usr/local/share/fonts"),
+      Path.of(System.getProperty("user.home"), ".fonts"), Path.of(System.getProperty("user.home"), ".local", "share", "fonts"),
+      Path.of(System.getProperty("java.home"), "lib", "fonts"));
+
+  private static boolean anyFontFile() {
+    if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) return true; // the OS has its own
+    for (Path dir : FONT_DIRS) {
+      if (!Files.isDirectory(dir)) continue;
+      try (var files = Files.walk(dir, 6)) {
+        if (files.anyMatch(f -> f.getFileName().toString().toLowerCase(java.util.Locale.ROOT).matches(".*\\.(ttf|otf|ttc|pfb|pfa)"))) return true;
+      } catch (IOException | UncheckedIOException e) {
+        return true; // unreadable: let the JDK decide
+      }
+    }
+    return false;
+  }
+
+  private static void useBundled(String why) {
+    Path props = bundledConfiguration();
+    LOG.info("no usable system fonts ({}); the plots use the bundled Liberation Sans ({})", why, props);
+    System.setProperty("sun.awt.fontconfig", props.toString());
   }
 
   private static void measure() {
