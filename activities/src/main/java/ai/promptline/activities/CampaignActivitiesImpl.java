@@ -73,7 +73,9 @@ public final class CampaignActivitiesImpl implements CampaignActivities {
     if (!reused.isEmpty()) rows = rows.stream().map(r -> reused.contains(r.runKey()) && !r.reused() ? r.asReused() : r).toList();
     BlobRef resultsRef = backends.store().put(CampaignPlan.resultsKey(close.campaignKey()), TrackingActivitiesImpl.write(rows));
     TrackingActivitiesImpl tracking = new TrackingActivitiesImpl(backends);
-    tracking.closeCampaign(close, rows);
+    CampaignCost.logCampaignCost(backends.tracker(), close.parentRunId(), rows);
+    CampaignPlots.log(backends.tracker(), backends.store(), close.parentRunId(), rows); // never fails the close
+    tracking.closeCampaign(close, rows); // last: it sets the terminal status
     List<RunResult> inline = rows.size() <= CampaignResult.INLINE_RUNS ? rows : List.of();
     return new CampaignResult(close.campaignKey(), close.parentRunId(), close.status(), inline, close.counts(), close.reason(),
         resultsRef);

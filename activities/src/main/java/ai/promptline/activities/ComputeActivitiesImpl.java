@@ -94,6 +94,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
 
   @Override
   public FeatureResult cacheFeatures(StageInput run, SplitResult split) {
+    StageMeter meter = StageMeter.start();
+    ai.djl.Device device;
     Timer.Sample timer = Timer.start(backends.meters());
     RunConfig c = run.config();
     SplitIndex index = splitIndex(run, split);
@@ -117,6 +119,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           : Cached.NONE;
       val = spec.usesValidation() && !index.val().isEmpty() ? cached(run, "val", size, 0, index.val(), root, clip) : Cached.NONE;
       dim = clip.config().embedDim();
+      device = StageMeter.deviceOf(clip);
     }
     int views = spec.fitted() ? 1 : Math.max(1, c.train().augViews());
     boolean hit = base.hit() && novel.hit() && train.hit() && val.hit();
@@ -125,7 +128,12 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
     String key = ModelCache.key(base.ref() == null ? "" : base.ref().key(), novel.ref() == null ? "" : novel.ref().key(),
         train.ref() == null ? "" : train.ref().key());
     if (val.ref() != null) key = ModelCache.key(key, val.ref().key()); // keys of runs without val are unchanged
-    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), dim, views, hit, val.ref());
+    // images encoded by this attempt: none when every part came from the cache
+    long encoded = (base.hit() ? 0 : index.baseTest().size()) + (novel.hit() ? 0 : index.novelTest().size())
+        + (train.hit() ? 0 : (long) index.train().size() * (spec.fitted() ? 1 : Math.max(1, c.train().augViews())))
+        + (val.hit() ? 0 : index.val().size());
+    return new FeatureResult(key, train.ref(), base.ref(), novel.ref(), dim, views, hit, val.ref())
+        .withCost(meter.finish(encoded, null, null, device));
   }
 
   /** One cached feature blob and whether it was already there (absent parts count as hits). */
@@ -197,6 +205,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
 
   @Override
   public TrainResult train(TrainInput input) {
+    StageMeter meter = StageMeter.start();
     long started = System.currentTimeMillis();
     RunConfig c = input.run().config();
     ActivityExecutionContext ctx = Activity.getExecutionContext();
@@ -207,12 +216,17 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         KeepAlive.Scope keepAlive = KeepAlive.install(() -> ctx.heartbeat(progress.get()));
         ModelCache.Leases lease = models.acquireAll(c.frozenModels(), slot.device());
         NDManager m = NDManager.newBaseManager(slot.device())) {
-      return train(input, started, ctx, progress, splitIndex(input.run(), input.split()), lease, m);
+      StageMeter.Steps steps = new StageMeter.Steps();
+      TrainResult r = train(input, started, ctx, progress, splitIndex(input.run(), input.split()), lease, m, steps);
+      // images: every training item once per epoch run by this attempt (a fitted method: its fit's items)
+      long items = input.split().trainItems();
+      long images = r.epochs() > 0 ? (r.epochs() - r.resumedFromEpoch()) * items : r.prompt() != null ? items : 0;
+      return r.withCost(meter.finish(images, steps.count(), steps.meanMillis(), slot.device()));
     }
   }
 
   private TrainResult train(TrainInput input, long started, ActivityExecutionContext ctx,
-      AtomicReference<TrainProgress> progress, SplitIndex index, ModelCache.Leases lease, NDManager m) {
+      AtomicReference<TrainProgress> progress, SplitIndex index, ModelCache.Leases lease, NDManager m, StageMeter.Steps steps) {
     StageInput run = input.run();
     RunConfig c = run.config();
     TrainParams p = c.train();
@@ -267,10 +281,12 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           lastCheckpoint = key;
           progress.set(new TrainProgress(epoch + 1, key));
           ctx.heartbeat(progress.get());
+          steps.resume(); // the epoch's metric and checkpoint writes are not step time
         }
 
         @Override
         public void batchEnd(int epoch, int batch) {
+          steps.step();
           progress.set(new TrainProgress(epoch, lastCheckpoint));
           ctx.heartbeat(progress.get()); // throttled by the SDK
         }
@@ -279,6 +295,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           new LrSchedule(p.lr(), p.epochs(), p.warmupEpochs(), p.warmupLr()), p.momentum(), p.weightDecay(), c.seed());
       PromptTrainer.Outcome out;
       try (BatchSource source = trainSource(run, input, index, lease.model(0), labels, m)) {
+        steps.resume();
         out = PromptTrainer.train(method, classes, source, settings, resume, listener);
       } catch (PromptTrainer.DivergedException e) {
         throw Failures.invalidInput(e.getMessage(), e);
@@ -431,6 +448,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
 
   @Override
   public EvalResult evaluate(EvalInput input) {
+    StageMeter meter = StageMeter.start();
     StageInput run = input.run();
     RunConfig c = run.config();
     SplitIndex index = splitIndex(run, input.split());
@@ -449,7 +467,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
               () -> cached(run, "test", size, 0, index.novelTest(), root, clip));
       double b = base.percent();
       double n = novel.percent();
-      return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total());
+      return new EvalResult(b, n, EvalResult.harmonicMean(b, n), base.total(), novel.total())
+          .withCost(meter.finish((long) base.total() + novel.total(), null, null, StageMeter.deviceOf(clip)));
     }
   }
 
@@ -461,6 +480,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
    */
   @Override
   public TargetResult evaluateTarget(TargetInput input) {
+    StageMeter meter = StageMeter.start();
     Timer.Sample timer = Timer.start(backends.meters());
     StageInput run = input.run();
     RunConfig c = run.config();
@@ -487,7 +507,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       Evaluator.Accuracy acc = accuracy(run, method, clip, new ClassSet(index.classes(), index.template(), index.dataset()), ref, index.test(),
           targetRoot, m, () -> cached(run, input.target().name(), input.split().fingerprint(), "target " + index.dataset(),
               clip.config().imageResolution(), 0, index.test(), targetRoot, clip));
-      return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total());
+      return new TargetResult(index.dataset(), input.split().fingerprint(), acc.percent(), acc.total(),
+          meter.finish((long) acc.total(), null, null, StageMeter.deviceOf(clip)));
     } finally {
       timer.stop(backends.meters().timer("promptline.stage", "stage", "target"));
     }

@@ -32,6 +32,7 @@ public final class DataActivitiesImpl implements DataActivities {
 
   @Override
   public SplitResult split(StageInput run) {
+    StageMeter meter = StageMeter.start();
     RunConfig c = run.config();
     BenchmarkDataset ds = open(c.dataset()); // validates before any training
     String fingerprint = ds.fingerprint();
@@ -50,7 +51,7 @@ public final class DataActivitiesImpl implements DataActivities {
     }
     BlobRef ref = backends.store().put("runs/" + run.runKey() + "/split.json", index.toJson());
     return new SplitResult(ref, fingerprint, index.template(), index.baseClasses(), index.novelClasses(),
-        index.train().size(), index.baseTest().size(), index.novelTest().size());
+        index.train().size(), index.baseTest().size(), index.novelTest().size()).withCost(meter.finish());
   }
 
   /** Whether the run's method selects hyper-parameters on the few-shot val split (then the index stores it). */

@@ -176,6 +176,7 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
 
   @Override
   public RunResult logRun(LogInput in) {
+    StageMeter meter = StageMeter.start();
     String runId = in.run().mlflowRunId();
     String runKey = in.run().runKey();
     List<Metric> metrics = new ArrayList<>();
@@ -184,8 +185,14 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     metrics.add(new Metric("acc_novel", in.eval().accNovel(), 0, now));
     metrics.add(new Metric("hm", in.eval().hm(), 0, now));
     metrics.addAll(targetMetrics(in.eval(), now));
+    Map<String, Double> cost = RunCost.of(in);
+    Map<String, Double> stageCost = new LinkedHashMap<>(cost);
+    stageCost.remove(RunCost.WALL_S); // logged with the log stage's time, below: one row per metric
+    metrics.addAll(RunCost.metrics(stageCost, now));
+    String device = RunCost.device(in);
     Map<String, String> tags = new LinkedHashMap<>();
     tags.put("promptline.features_cache", in.features().cacheHit() ? "hit" : "miss");
+    if (device != null) tags.put(RunCost.TAG_DEVICE, device);
     if (in.trained() != null) {
       tags.put("promptline.resumed_from_epoch", String.valueOf(in.trained().resumedFromEpoch()));
       tags.put("promptline.trainable_params", String.valueOf(in.trained().trainableParams()));
@@ -195,9 +202,30 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
     if (in.trained() != null && in.trained().prompt() != null)
       tracker().uploadArtifact(runId, "prompt/prompt.safetensors", Integrity.prompt(backends.store(), in.trained().prompt(), runKey));
     tracker().uploadArtifact(runId, "provenance.json", write(provenance(in)));
-    RunResult result = new RunResult(runKey, in.run().config(), runId, Stages.FINISHED, in.eval(), false, null);
+    cost = RunCost.withLog(cost, logSeconds(runId, meter));
+    tracker().log(runId, Map.of(), RunCost.metrics(Map.of(RunCost.LOG_S, cost.get(RunCost.LOG_S),
+        RunCost.WALL_S, cost.get(RunCost.WALL_S)), now), Map.of());
+    RunResult result = new RunResult(runKey, in.run().config(), runId, Stages.FINISHED, in.eval(), false, null, cost, device);
     backends.store().put(resultKey(runKey), write(result)); // commit marker: the run is done
     return result;
+  }
+
+  /**
+   * The log stage's seconds: this attempt's time so far, or, for a retried attempt whose first one
+   * logged it already, that value (the metric rows share one timestamp, so a retry sends identical rows).
+   */
+  private double logSeconds(String runId, StageMeter meter) {
+    int attempt;
+    try {
+      attempt = io.temporal.activity.Activity.getExecutionContext().getInfo().getAttempt();
+    } catch (IllegalStateException notInAnActivity) {
+      attempt = 1;
+    }
+    if (attempt > 1) {
+      List<Metric> logged = tracker().metricHistory(runId, RunCost.PREFIX + RunCost.LOG_S);
+      if (!logged.isEmpty()) return logged.get(0).value();
+    }
+    return meter.elapsedMillis() / 1000.0;
   }
 
   /**

@@ -2,6 +2,7 @@ package ai.promptline.activities;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -151,6 +152,12 @@ class ComputeTrainEvalTest {
     assertEquals(0, first.resumedFromEpoch());
     assertEquals(4L * ClipConfig.tinyVit().textWidth(), first.trainableParams());
     assertTrue(Double.isFinite(first.finalLoss()));
+    // cost: 3 epochs × 3 steps (12 items, batch 4), every item once per epoch, on the CPU
+    assertEquals(9L, first.cost().steps());
+    assertEquals(36L, first.cost().images());
+    assertTrue(first.cost().stepMillis() > 0 && first.cost().stepMillis() * 9 <= first.cost().millis(), first.cost().toString());
+    assertEquals("cpu()", first.cost().device());
+    assertTrue(first.cost().rssPeakBytes() > 0 && first.cost().heapPeakBytes() > 0, first.cost().toString());
     assertEquals(List.of("runs/RK/ckpt/epoch-00001.safetensors", "runs/RK/ckpt/epoch-00002.safetensors",
         "runs/RK/ckpt/epoch-00003.safetensors"), store.list("runs/RK/ckpt/"));
     assertEquals(List.of(1L, 2L, 3L), tracker.metricHistory(runId, "loss").stream().map(Metric::step).toList());
@@ -163,6 +170,9 @@ class ComputeTrainEvalTest {
     // a repeated attempt finds the last checkpoint: nothing left to train, same prompt, no duplicate points
     Stages.TrainResult again = compute.train(new Stages.TrainInput(run, split, feats));
     assertEquals(3, again.resumedFromEpoch());
+    assertEquals(0L, again.cost().steps(), "nothing left to train: no steps");
+    assertEquals(0L, again.cost().images());
+    assertNull(again.cost().stepMillis());
     assertArrayEquals(prompt1, store.get(again.prompt()));
     assertEquals(3, tracker.metricHistory(runId, "loss").size());
 
@@ -170,6 +180,8 @@ class ComputeTrainEvalTest {
     store.delete("runs/RK/ckpt/epoch-00003.safetensors");
     Stages.TrainResult resumed = compute.train(new Stages.TrainInput(run, split, feats));
     assertEquals(2, resumed.resumedFromEpoch());
+    assertEquals(3L, resumed.cost().steps(), "this attempt ran epoch 3 only");
+    assertEquals(12L, resumed.cost().images());
     try (NDManager m = NDManager.newBaseManager()) {
       float[] a = TensorBytes.decode(prompt1, m).tensors().get("ctx").toFloatArray();
       float[] b = TensorBytes.decode(store.get(resumed.prompt()), m).tensors().get("ctx").toFloatArray();
@@ -181,6 +193,8 @@ class ComputeTrainEvalTest {
     Stages.EvalResult trained = compute.evaluate(new Stages.EvalInput(run, split, feats, first));
     assertEquals(30, trained.baseTotal());
     assertEquals(10, trained.novelTotal());
+    assertEquals(40L, trained.cost().images(), "base and novel test items");
+    assertEquals("cpu()", trained.cost().device());
     assertEquals(Stages.EvalResult.harmonicMean(trained.accBase(), trained.accNovel()), trained.hm(), 1e-12);
     // ctx moved a lot (lr 0.5): the trained prompt must change some prediction on 40 random images
     assertFalse(untrained.accBase() == trained.accBase() && untrained.accNovel() == trained.accNovel(),
