@@ -65,7 +65,16 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
   private static final Logger LOG = LoggerFactory.getLogger(ComputeActivitiesImpl.class);
 
   /** Heartbeat details of the train activity: what a retried attempt resumes from. */
-  public record TrainProgress(int epochsDone, String checkpointKey) {}
+  /**
+   * Heartbeat details of a training: the resume point, and for {@code campaign watch} the epochs
+   * planned and the newest epoch's loss (null before the first epoch ends).
+   */
+  @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
+  public record TrainProgress(int epochsDone, String checkpointKey, Integer epochs, Double loss) {
+    public TrainProgress(int epochsDone, String checkpointKey) {
+      this(epochsDone, checkpointKey, null, null);
+    }
+  }
 
   /** Bump when feature extraction changes numerically (transform, tower). */
   static final String FEATURE_VERSION = "1";
@@ -255,6 +264,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
       String prefix = "runs/" + run.runKey() + "/ckpt/";
       PromptTrainer.Listener listener = new PromptTrainer.Listener() {
         private String lastCheckpoint = progress.get() == null ? null : progress.get().checkpointKey();
+        private Double lastLoss = progress.get() == null ? null : progress.get().loss();
         private long epochStarted = System.nanoTime();
 
         @Override
@@ -279,7 +289,8 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
           metrics.epoch(c.method(), java.time.Duration.ofNanos(System.nanoTime() - epochStarted));
           epochStarted = System.nanoTime();
           lastCheckpoint = key;
-          progress.set(new TrainProgress(epoch + 1, key));
+          lastLoss = loss;
+          progress.set(new TrainProgress(epoch + 1, key, p.epochs(), loss));
           ctx.heartbeat(progress.get());
           steps.resume(); // the epoch's metric and checkpoint writes are not step time
         }
@@ -287,7 +298,7 @@ public final class ComputeActivitiesImpl implements ComputeActivities {
         @Override
         public void batchEnd(int epoch, int batch) {
           steps.step();
-          progress.set(new TrainProgress(epoch, lastCheckpoint));
+          progress.set(new TrainProgress(epoch, lastCheckpoint, p.epochs(), lastLoss));
           ctx.heartbeat(progress.get()); // throttled by the SDK
         }
       };

@@ -37,6 +37,8 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
   public static final String TAG_DATASET = "promptline.dataset";
   public static final String TAG_SHOTS = "promptline.shots";
   public static final String TAG_SEED = "promptline.seed";
+  public static final String TAG_MODEL = "promptline.model";
+  public static final String TAG_PROTOCOL = "promptline.protocol";
   public static final String TAG_ERROR = "promptline.error";
   public static final String TAG_PARENT = "mlflow.parentRunId";
   public static final String TAG_NOTE = "mlflow.note.content";
@@ -123,6 +125,8 @@ public final class TrackingActivitiesImpl implements TrackingActivities {
       tags.put(TAG_DATASET, config.dataset().name());
       tags.put(TAG_SHOTS, String.valueOf(config.shots()));
       tags.put(TAG_SEED, String.valueOf(config.seed()));
+      tags.put(TAG_MODEL, config.model().name());
+      tags.put(TAG_PROTOCOL, config.protocol());
       if (!config.targets().isEmpty())
         tags.put(TAG_TARGETS, String.join(",", config.targets().stream().map(DatasetRef::name).toList()));
       tags.put(TAG_WORKFLOW, workflowId);

@@ -33,8 +33,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "campaign", mixinStandardHelpOptions = true,
     description = "Plan, submit and follow benchmark campaigns (datasets x methods x shots x seeds).",
-    subcommands = {CampaignCommand.Plan.class, CampaignCommand.Run.class, CampaignCommand.Status.class,
-        CampaignCommand.Compare.class})
+    subcommands = {CampaignCommand.Plan.class, CampaignCommand.Run.class, CampaignCommand.Submit.class, CampaignCommand.Status.class,
+        CampaignControl.Watch.class, CampaignControl.Pause.class, CampaignControl.Resume.class, CampaignControl.Cancel.class,
+        CampaignControl.Recover.class, CampaignControl.ListCampaigns.class, CompareCommand.class})
 public final class CampaignCommand {
   static CampaignSpec load(Path file) {
     return load(file, CampaignFile.Limits.DEFAULT);
@@ -71,21 +72,43 @@ public final class CampaignCommand {
 
     @picocli.CommandLine.Mixin GridLimit limit = new GridLimit();
 
+    @Option(names = "--all", description = "List every run, also for grids of more than " + LIST_RUNS + " runs.")
+    boolean all;
+
     @Override
     public Integer call() {
       CampaignSpec spec = load(file, limit.limits());
       Settings s = Settings.fromEnv();
       // which runs are reused: read-only (a bucket that does not exist yet holds no results)
       ObjectStore store = ServiceChecks.minio(s, false) ? s.store() : null;
-      System.out.print(planText(spec, store));
+      System.out.print(planText(CampaignSubmitter.prepare(spec), store, all));
       return 0;
     }
   }
 
-  /** What {@code campaign plan} prints: targets (cross-dataset), then one line per run and whether it is reused ({@code store} null: none is). */
+  /** Per-run lines are listed up to this many runs (all with --all). */
+  static final int LIST_RUNS = 200;
+
+  /**
+   * What {@code campaign plan} prints: targets (cross-dataset), one line per run (up to {@link
+   * #LIST_RUNS} unless {@code all}) and whether it is reused, then the scan's summary: how many
+   * are finished (found by run key) and the compute estimate ({@code store} null: none is known).
+   */
   static String planText(CampaignSpec spec, ObjectStore store) {
+    return planText(CampaignSubmitter.prepare(spec), store, true);
+  }
+
+  static String planText(CampaignSubmitter.Prepared p, ObjectStore store, boolean all) {
+    CampaignSpec spec = p.spec();
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format("campaign %s -> workflow %s%n", spec.name(), CampaignSubmitter.workflowId(spec)));
+    String what = switch (p.kind()) {
+      case "recover" -> "recover of campaign " + p.workflowId() + ": " + p.toRun().runs().size() + " of " + p.full().runs().size()
+          + " runs have no result and run again";
+      case "from" -> "campaign " + spec.name() + " -> workflow " + p.workflowId() + ", reusing the finished runs of " + p.from();
+      default -> "campaign " + spec.name() + " -> workflow " + p.workflowId();
+    };
+    sb.append(what).append(String.format("%n"));
+    if (spec.failurePolicy() != null) sb.append("failure policy: ").append(spec.failurePolicy()).append(String.format("%n"));
     if (!spec.targets().isEmpty()) {
       sb.append(String.format("protocol %s: every run is evaluated on %d target(s) after training%n", spec.protocol(),
           spec.targets().size()));
@@ -93,134 +116,156 @@ public final class CampaignCommand {
         sb.append(String.format("  target %-24s %s  fingerprint %s%n", t.name(), t.root(),
             t.fingerprint() == null ? "-" : t.fingerprint().substring(0, Math.min(16, t.fingerprint().length()))));
     }
-    int reuse = 0;
-    List<RunConfig> runs = spec.expand();
-    for (RunConfig c : runs) {
-      String key = ContentKeys.runKey(c);
-      boolean done = store != null && store.exists("runs/" + key + "/result.json");
-      if (done) reuse++;
-      sb.append(String.format("  %-40s %s  %s%n", c.displayName(), key.substring(0, 16), done ? "reuse (finished)" : "run"));
+    List<ai.promptline.workflows.model.CampaignPlan.PlannedRun> runs = p.toRun().runs();
+    ai.promptline.activities.PlanScan scan = store == null ? null : ai.promptline.activities.PlanScan.scan(runs, store, 16);
+    int listed = 0;
+    for (var r : runs) {
+      if (!all && listed == LIST_RUNS) {
+        sb.append(String.format("  … %,d more runs (campaign plan --all lists every run)%n", runs.size() - LIST_RUNS));
+        break;
+      }
+      listed++;
+      boolean done = scan != null && scan.isFinished(r.runKey());
+      String how = r.reuse() ? "reuse (finished in " + p.from() + ")" : done ? "reuse (finished)" : "run";
+      sb.append(String.format("  %-40s %s  %s%n", r.config().displayName(), r.runKey().substring(0, 16), how));
     }
-    sb.append(String.format("%d runs: %d reused, %d to run%n", runs.size(), reuse, runs.size() - reuse));
+    if (scan != null) sb.append(scan.summary()).append(String.format("%n"));
+    else sb.append(String.format("%,d runs; the object store cannot be reached, so none is known to be finished%n", runs.size()));
+    if (p.reusedFrom() > 0) sb.append(String.format("%,d runs finished in %s are reused without starting them%n", p.reusedFrom(), p.from()));
     return sb.toString();
   }
 
+  /** {@code --from ID} and {@code --dry-run}, shared by run and submit. */
+  static final class SubmitOptions {
+    @Option(names = "--from", paramLabel = "ID",
+        description = "Reuse every run that finished in campaign ID (campaign-<key>): those start no run workflow.")
+    String from;
+
+    @Option(names = "--dry-run", description = "Print the plan (runs, what is reused, the estimate) and submit nothing.")
+    boolean dryRun;
+
+    @Option(names = "--all", description = "With --dry-run: list every run.")
+    boolean all;
+
+    CampaignSubmitter.Prepared prepare(CampaignSpec spec, ObjectStore store) {
+      return from == null ? CampaignSubmitter.prepare(spec) : CampaignSubmitter.from(spec, store, from);
+    }
+  }
+
   @Command(name = "run", mixinStandardHelpOptions = true,
-      description = {"Submit a campaign (or attach to it when it is already running) and wait for it.",
+      description = {"Submit a campaign (or attach to it when it is already running) and wait for it, showing progress.",
           "Re-running a campaign that failed re-runs only its unfinished runs. Workers must be running (promptline worker).",
-          "Temporal, MLflow and MinIO are checked first: nothing is submitted when one cannot be reached."})
+          "Temporal, MLflow and MinIO are checked first: nothing is submitted when one cannot be reached.",
+          "Stopping this command (Ctrl-C) never affects the campaign: re-attach with campaign watch ID."})
   static final class Run implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
     Path file;
 
-    @Option(names = "--detach", description = "Return after submitting.")
+    @Option(names = "--detach", description = "Return after submitting (as campaign submit does).")
     boolean detach;
 
     @picocli.CommandLine.Mixin GridLimit limit = new GridLimit();
 
+    @picocli.CommandLine.Mixin SubmitOptions submit = new SubmitOptions();
+
     @Override
     public Integer call() {
-      CampaignSpec spec = load(file, limit.limits());
-      SimpleMeterRegistry meters = new SimpleMeterRegistry();
-      Settings settings = Settings.fromEnv();
-      try (Connections conn = new Connections(settings, meters)) {
-        ServiceChecks.mlflow(settings);
-        ServiceChecks.minio(settings, false);
-        WorkflowStub stub = CampaignSubmitter.start(conn.client(), settings.store(), spec);
-        System.out.println("submitted " + CampaignSubmitter.workflowId(spec) + " (" + spec.expand().size() + " runs)");
-        if (detach) return 0;
-        try (WorkerWatch ignored = WorkerWatch.start(conn, System.err)) {
-          CampaignResult r = CampaignSubmitter.withRuns(CampaignSubmitter.await(stub, 15, p -> System.out.println(statusLine(p))),
-              settings.store());
-          System.out.print(Demo.table(r.runs()));
-          return Stages.FINISHED.equals(r.status()) ? 0 : 1;
-        }
-      }
+      return submitAndMaybeWait(load(file, limit.limits()), submit, !detach);
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true, description = "Progress of a running campaign.")
+  @Command(name = "submit", mixinStandardHelpOptions = true,
+      description = {"Submit a campaign and return at once with its id (campaign-<key>); follow it with campaign watch ID.",
+          "Submitting a campaign that is running attaches to it; one that ended runs again, reusing its finished runs."})
+  static final class Submit implements Callable<Integer> {
+    @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
+    Path file;
+
+    @picocli.CommandLine.Mixin GridLimit limit = new GridLimit();
+
+    @picocli.CommandLine.Mixin SubmitOptions submit = new SubmitOptions();
+
+    @Override
+    public Integer call() {
+      return submitAndMaybeWait(load(file, limit.limits()), submit, false);
+    }
+  }
+
+  static int submitAndMaybeWait(CampaignSpec spec, SubmitOptions o, boolean await) {
+    Settings settings = Settings.fromEnv();
+    if (o.dryRun) {
+      ObjectStore store = ServiceChecks.minio(settings, false) ? settings.store() : null;
+      if (o.from != null && store == null)
+        throw new IllegalArgumentException("--from needs the object store (to read campaign " + o.from + "'s results); start it with"
+            + " ./promptline services up");
+      CampaignSubmitter.Prepared p = o.prepare(spec, store);
+      System.out.print(planText(p, store, o.all));
+      System.out.println("dry run: nothing was submitted");
+      return 0;
+    }
+    try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
+      ServiceChecks.mlflow(settings);
+      ServiceChecks.minio(settings, false);
+      ObjectStore store = settings.store();
+      CampaignSubmitter.Prepared p = o.prepare(spec, store);
+      return submitPrepared(conn, store, p, await);
+    }
+  }
+
+  /** Submits {@code p}, prints its id, and with {@code await} follows it to the end (exit 0 only when FINISHED). */
+  static int submitPrepared(Connections conn, ObjectStore store, CampaignSubmitter.Prepared p, boolean await) {
+    WorkflowStub stub = CampaignSubmitter.submit(conn.client(), store, p);
+    int runs = p.toRun().runs().size();
+    String extra = p.reusedFrom() > 0 ? ", " + p.reusedFrom() + " reused from " + p.from() : "";
+    System.out.println("submitted " + p.workflowId() + " (" + runs + " runs" + extra + ")");
+    if (!await) {
+      System.out.println("follow it: ./promptline campaign watch " + p.workflowId());
+      return 0;
+    }
+    try (WorkerWatch ignored = WorkerWatch.start(conn, System.err)) {
+      CampaignResult r = CampaignSubmitter.withRuns(CampaignSubmitter.await(stub, 15, pr -> System.out.println(statusLine(pr))), store);
+      if (r.runs().size() <= LIST_RUNS) System.out.print(Demo.table(r.runs()));
+      System.out.println(resultLine(p.workflowId(), r));
+      return Stages.FINISHED.equals(r.status()) ? 0 : 1;
+    } catch (io.temporal.client.WorkflowFailedException e) {
+      System.out.println("campaign " + p.workflowId() + " ended: " + CampaignControl.closedStatus(e));
+      return 1;
+    }
+  }
+
+  /** One line for a campaign's outcome: status, counts, why it did not finish, the MLflow parent run. */
+  static String resultLine(String id, CampaignResult r) {
+    StringBuilder sb = new StringBuilder("campaign " + id + " " + r.status());
+    CampaignResult.Counts c = r.counts();
+    if (c != null)
+      sb.append(String.format(": %d runs: %d finished, %d reused, %d failed, %d killed, %d not started", c.total(), c.finished(),
+          c.reused(), c.failed(), c.killed(), c.notStarted()));
+    if (c != null && c.total() > 0 && c.finished() == 0 && c.reused() == c.total()) sb.append(" (nothing computed: every run was reused)");
+    if (r.reason() != null) sb.append(" — ").append(r.reason());
+    return sb.toString();
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = {"Where a campaign stands: runs finished / running / failed / pending with an ETA and, for each running run,",
+          "its phase, epoch and loss (from its heartbeat); for a campaign that ended, its outcome."})
   static final class Status implements Callable<Integer> {
-    @Parameters(paramLabel = "FILE|ID", description = "Campaign YAML file, or the campaign's workflow id (campaign-<key>, as run and plan print it).")
+    @Parameters(paramLabel = "ID|FILE", description = "The campaign's id (campaign-<key>, as submit and plan print it) or its YAML file.")
     String campaign;
 
     @Override
     public Integer call() {
-      String id;
-      String name;
-      Path file = Path.of(campaign);
-      if (campaign.startsWith("campaign-") && !Files.exists(file)) {
-        if (!campaign.matches("campaign-[0-9a-f]{8,64}"))
-          throw new IllegalArgumentException("'" + campaign + "' is not a campaign workflow id (campaign-<hex key>, as campaign plan"
-              + " prints it); give the id or the campaign file");
-        id = campaign;
-        name = null;
-      } else {
-        CampaignSpec spec = load(file);
-        id = CampaignSubmitter.workflowId(spec);
-        name = spec.name();
-      }
       Settings settings = Settings.fromEnv();
       try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
-        io.temporal.api.workflow.v1.WorkflowExecutionInfo info;
-        try {
-          info = conn.service().blockingStub().describeWorkflowExecution(
-              io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest.newBuilder().setNamespace(settings.namespace())
-                  .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder().setWorkflowId(id)).build())
-              .getWorkflowExecutionInfo();
-        } catch (io.grpc.StatusRuntimeException e) {
-          if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) throw e;
-          throw new IllegalArgumentException("no campaign " + (name == null ? "" : "'" + name + "' ") + "(workflow " + id + ") in namespace "
-              + settings.namespace() + " at " + settings.temporalTarget() + "; submit it with ./promptline campaign run FILE", e);
-        }
-        var st = info.getStatus();
-        if (st != io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
-          System.out.println("campaign " + (name == null ? id : name + " (" + id + ")") + ": "
-              + st.name().replace("WORKFLOW_EXECUTION_STATUS_", "").toLowerCase(java.util.Locale.ROOT));
-          return st == io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED ? 0 : 1;
-        }
-        WorkflowStub stub = conn.client().newUntypedWorkflowStub(id);
-        System.out.println(statusLine(stub.query("progress", CampaignWorkflow.Progress.class)));
+        CampaignControl.Target t = CampaignControl.resolve(campaign);
+        return CampaignControl.printStatus(conn, t, System.out);
       }
-      return 0;
     }
   }
 
   static String statusLine(CampaignWorkflow.Progress p) {
-    return String.format("%d/%d done (%d reused, %d failed), %d running, %d pending",
-        p.finished() + p.reused() + p.failed(), p.total(), p.reused(), p.failed(), p.running(), p.pending());
-  }
-
-  @Command(name = "compare", mixinStandardHelpOptions = true,
-      description = {"Compare a campaign's results with published numbers: per (dataset, method, shots) our mean ± std over seeds,",
-          "the published value and the difference, plus the 11-dataset base-to-novel average computed both ways.",
-          "Results come from MLflow (finished runs by run-key tag) or the object store, so this works after the campaign,",
-          "without Temporal. The comparison is logged to the campaign's MLflow parent run (compare.md, compare.csv, metrics)."})
-  static final class Compare implements Callable<Integer> {
-    @Parameters(paramLabel = "FILE", description = "Campaign YAML file.")
-    Path file;
-
-    @Option(names = "--published", paramLabel = "FILE",
-        description = "Published-data CSV file or folder (repeatable). Default: published/ next to the campaign file, else campaigns/published.")
-    List<Path> published;
-
-    @Option(names = "--table", paramLabel = "ID", description = "Only these published tables (repeatable), e.g. b2n-vitb16.")
-    List<String> tables;
-
-    @Option(names = "--no-log", description = "Print only; do not log to the MLflow parent run.")
-    boolean noLog;
-
-    @Spec picocli.CommandLine.Model.CommandSpec cmd;
-
-    @Override
-    public Integer call() {
-      CampaignSpec spec = load(file);
-      List<Published> pub = publishedData(published, file, tables);
-      Settings s = Settings.fromEnv();
-      cmd.commandLine().getOut().print(compareText(spec, pub, s.tracker(), s.store(), !noLog));
-      cmd.commandLine().getOut().flush();
-      return 0;
-    }
+    String s = String.format("%d/%d done (%d reused, %d failed), %d running, %d pending", p.done(), p.total(), p.reused(),
+        p.failed() + p.killed(), p.running(), p.pending());
+    return p.paused() ? s + " — paused" : s;
   }
 
   /** The published rows of {@code files} (default folder when none), restricted to {@code tables} when given. */

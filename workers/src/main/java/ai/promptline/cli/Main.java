@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       DataCommand.class,
       ClipCommand.class,
       MethodCommand.class,
+      TestCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -30,10 +30,11 @@ public interface CampaignWorkflow {
    * @param executions this execution's number in the continue-as-new chain (1 = the first)
    * @param active the runs in flight, in start order
    * @param recentFailures the newest failed or killed runs
+   * @param startedAt when the campaign's first execution started (epoch ms), for the ETA
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   record Progress(int total, int pending, int running, int finished, int reused, int failed, int killed, boolean paused,
-      String state, int executions, String reason, List<ActiveRun> active, List<RunFailure> recentFailures) {
+      String state, int executions, String reason, List<ActiveRun> active, List<RunFailure> recentFailures, long startedAt) {
     public Progress {
       active = active == null ? List.of() : List.copyOf(active);
       recentFailures = recentFailures == null ? List.of() : List.copyOf(recentFailures);
@@ -42,7 +43,7 @@ public interface CampaignWorkflow {
 
     /** Counts only (release 0.1's query answers these). */
     public Progress(int total, int pending, int running, int finished, int reused, int failed) {
-      this(total, pending, running, finished, reused, failed, 0, false, "running", 1, null, List.of(), List.of());
+      this(total, pending, running, finished, reused, failed, 0, false, "running", 1, null, List.of(), List.of(), 0);
     }
 
     /** Runs that ended, any way. */

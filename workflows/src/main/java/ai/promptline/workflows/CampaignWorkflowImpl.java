@@ -65,6 +65,7 @@ public final class CampaignWorkflowImpl implements CampaignWorkflow {
   private String state = "starting";
   private boolean indexed;
   private int startedHere;
+  private long startedAt;
   private String stopReason;
   private final List<RunFailure> failures = new ArrayList<>();
   private final List<String> reusedKeys = new ArrayList<>();
@@ -84,6 +85,7 @@ public final class CampaignWorkflowImpl implements CampaignWorkflow {
     executions = s.executions() + 1;
     failures.addAll(s.recentFailures());
     reusedKeys.addAll(s.reusedKeys());
+    startedAt = s.startedAt() > 0 ? s.startedAt() : Workflow.currentTimeMillis();
     String campaignId = Workflow.getInfo().getWorkflowId();
     String parentRunId = s.parentRunId() != null ? s.parentRunId()
         : tracking.startCampaign(request.campaignKey(), request.spec(), campaignId);
@@ -165,7 +167,7 @@ public final class CampaignWorkflowImpl implements CampaignWorkflow {
 
   private State snapshot(String parentRunId) {
     return new State(parentRunId, cursor, finished, reused, failed, killed, paused, executions, State.newest(failures),
-        reusedKeys);
+        reusedKeys, startedAt);
   }
 
   private void noteReused(String runKey) {
@@ -249,7 +251,7 @@ public final class CampaignWorkflowImpl implements CampaignWorkflow {
     int pending = Math.max(0, total - cursor);
     return new Progress(total, pending, running, finished, reused, failed, killed, paused,
         state, executions, stopReason, new ArrayList<>(active.values()),
-        State.newest(failures));
+        State.newest(failures), startedAt);
   }
 
   @Override

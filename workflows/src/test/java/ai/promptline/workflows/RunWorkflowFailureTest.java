@@ -276,7 +276,9 @@ class RunWorkflowFailureTest {
           rows.add(r != null ? r : new RunResult(p.runKey(), p.config(), null, f == null ? "NOT_STARTED" : f.status(), null, false,
               f == null ? null : f.message()));
         }
-        return new CampaignResult(close.campaignKey(), close.parentRunId(), close.status(), rows, close.counts(), close.reason(), null);
+        // as CampaignActivitiesImpl: rows inline only for small campaigns (the blob ref is not modelled here)
+        return new CampaignResult(close.campaignKey(), close.parentRunId(), close.status(),
+            rows.size() <= CampaignResult.INLINE_RUNS ? rows : List.of(), close.counts(), close.reason(), null);
       }
     };
 

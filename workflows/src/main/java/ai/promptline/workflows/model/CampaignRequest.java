@@ -50,12 +50,13 @@ public record CampaignRequest(
    * Where the chain stands: the next plan index to start, the counters, the pause flag.
    *
    * @param executions how many executions ran before this one
+   * @param startedAt when the first execution started (workflow time, epoch ms; 0 = not yet)
    * @param reusedKeys run keys found finished (campaigns of up to {@link CampaignResult#INLINE_RUNS}
    *     runs only, so their result rows can say "reused"; larger ones report the count)
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record State(String parentRunId, int cursor, int finished, int reused, int failed, int killed, boolean paused,
-      int executions, List<RunFailure> recentFailures, List<String> reusedKeys) {
+      int executions, List<RunFailure> recentFailures, List<String> reusedKeys, long startedAt) {
     public static final int RECENT_FAILURES = 20;
 
     public State {
@@ -64,7 +65,7 @@ public record CampaignRequest(
     }
 
     public static State initial() {
-      return new State(null, 0, 0, 0, 0, 0, false, 0, List.of(), List.of());
+      return new State(null, 0, 0, 0, 0, 0, false, 0, List.of(), List.of(), 0);
     }
 
     /** {@code failures} trimmed to the newest {@link #RECENT_FAILURES}. */
