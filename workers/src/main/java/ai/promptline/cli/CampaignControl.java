@@ -234,13 +234,13 @@ final class CampaignControl {
     }
   }
 
-  /** " · epoch 3/10 · loss 1.2345" from a training heartbeat (ComputeActivitiesImpl.TrainProgress). */
+  /** " · 3/10 epochs · loss 1.2345" from a training heartbeat (ComputeActivitiesImpl.TrainProgress). */
   static String heartbeatText(io.temporal.api.common.v1.Payloads details) {
     try {
       JsonNode n = DefaultDataConverter.STANDARD_INSTANCE.fromPayloads(0, Optional.of(details), JsonNode.class, JsonNode.class);
       if (n == null || !n.has("epochsDone")) return "";
-      String s = " · epoch " + n.get("epochsDone").asInt();
-      if (n.hasNonNull("epochs")) s += "/" + n.get("epochs").asInt();
+      String s = " · " + n.get("epochsDone").asInt();
+      s += n.hasNonNull("epochs") ? "/" + n.get("epochs").asInt() + " epochs" : " epochs";
       if (n.hasNonNull("loss")) s += String.format(Locale.ROOT, " · loss %.4f", n.get("loss").asDouble());
       return s;
     } catch (RuntimeException e) {

@@ -49,6 +49,8 @@ import java.util.Map;
  * shots: [16]
  * seeds: [1, 2, 3]
  * maxRuns: 10000                        # optional: allow more than 5,000 runs without --yes
+ * maxFailures: 3                        # optional failure policy: one of failFast: true, maxFailures: N,
+ *                                       #   minSuccessRatio: 0.95 (see FailurePolicy)
  * </pre>
  *
  * <p>Cross-dataset transfer / domain generalisation: {@code protocol: cross-dataset} trains on each
@@ -60,7 +62,15 @@ import java.util.Map;
 public record CampaignFile(
     String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
     List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds,
-    List<Dataset> targets, Integer maxRuns) {
+    List<Dataset> targets, Integer maxRuns, Boolean failFast, Integer maxFailures, Double minSuccessRatio) {
+
+  /** A campaign file with the default failure policy. */
+  public CampaignFile(String name, String experiment, Model model, List<Dataset> datasets, List<Method> methods,
+      List<Integer> shots, List<Integer> seeds, String protocol, Integer maxParallel, Integer heartbeatTimeoutSeconds,
+      List<Dataset> targets, Integer maxRuns) {
+    this(name, experiment, model, datasets, methods, shots, seeds, protocol, maxParallel, heartbeatTimeoutSeconds, targets, maxRuns,
+        null, null, null);
+  }
 
   /** Runs a campaign may have unless the file, {@code --max-runs} or {@code PROMPTLINE_MAX_RUNS} allow more (or {@code --yes}). */
   public static final int DEFAULT_MAX_RUNS = 5000;
@@ -361,7 +371,17 @@ public record CampaignFile(
     if (sampling != null) checkShots(shotList, sources, sampling);
     return new CampaignSpec(name, experiment == null ? "promptline" : experiment, ds,
         new ModelRef(require(model.name(), "model.name"), weights.toString(), sha, model.precision()), ms,
-        shotList, seedList, proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts);
+        shotList, seedList, proto, maxParallel == null ? 1 : maxParallel, heartbeatTimeoutSeconds == null ? 0 : heartbeatTimeoutSeconds, ts,
+        failurePolicy());
+  }
+
+  /** The file's failure policy (at most one of failFast, maxFailures, minSuccessRatio), checked. */
+  ai.promptline.workflows.model.FailurePolicy failurePolicy() {
+    try {
+      return new ai.promptline.workflows.model.FailurePolicy(failFast, maxFailures, minSuccessRatio);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("campaign file: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -382,6 +402,7 @@ public record CampaignFile(
     if (heartbeatTimeoutSeconds != null && heartbeatTimeoutSeconds < 0)
       throw new IllegalArgumentException("campaign file: heartbeatTimeoutSeconds is " + heartbeatTimeoutSeconds + "; give 0 (the"
           + " default, 60 s) or more");
+    failurePolicy(); // before anything is opened
     if (maxRuns != null && maxRuns < 1)
       throw new IllegalArgumentException("campaign file: maxRuns is " + maxRuns + "; give at least 1 or leave it out for "
           + DEFAULT_MAX_RUNS);
