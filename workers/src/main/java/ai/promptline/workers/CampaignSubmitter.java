@@ -151,15 +151,8 @@ public final class CampaignSubmitter {
    * refuses to, since the running one would do the same runs.
    */
   public static WorkflowStub submit(WorkflowClient client, ObjectStore store, Prepared p) {
-    BlobRef fullRef = store.put(CampaignPlan.fullPlanKey(p.campaignKey()), planBytes(p.full()));
-    BlobRef runRef = fullRef;
-    if (p.toRun() != p.full()) {
-      byte[] bytes = planBytes(p.toRun());
-      runRef = store.put(CampaignPlan.partialPlanKey(p.campaignKey(), ContentKeys.sha256Hex(bytes)), bytes);
-    }
-    boolean indexed = searchAttributesRegistered(client);
-    CampaignRequest request = new CampaignRequest(p.campaignKey(), p.spec(), runRef, p.toRun().runs().size(), fullRef,
-        p.full().runs().size(), indexed, runsPerExecution(), null);
+    CampaignRequest request = writePlans(client, store, p);
+    boolean indexed = request.indexed();
     WorkflowOptions.Builder options = WorkflowOptions.newBuilder()
         .setTaskQueue(TaskQueues.CPU)
         .setWorkflowId(p.workflowId())
@@ -167,10 +160,7 @@ public final class CampaignSubmitter {
         .setWorkflowIdConflictPolicy("recover".equals(p.kind()) ? WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL
             : WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING)
         .setStaticSummary(summary(p));
-    if (indexed)
-      options.setTypedSearchAttributes(io.temporal.common.SearchAttributes.newBuilder()
-          .set(SearchAttrs.CAMPAIGN, p.workflowId()).set(SearchAttrs.PHASE, "starting").set(SearchAttrs.RUN_STATUS, "RUNNING")
-          .set(SearchAttrs.MODEL, p.spec().model().name()).set(SearchAttrs.PROTOCOL, p.spec().protocol()).build());
+    if (indexed) options.setTypedSearchAttributes(campaignSearchAttributes(p));
     CampaignWorkflow wf = client.newWorkflowStub(CampaignWorkflow.class, options.build());
     try {
       retryBusy(() -> WorkflowClient.start(wf::run, request));
@@ -181,8 +171,30 @@ public final class CampaignSubmitter {
     return WorkflowStub.fromTyped(wf);
   }
 
+  /**
+   * Writes the plans of {@code p} to the store (verified, idempotent: same content, same bytes)
+   * and returns the workflow input that runs them; a schedule's action carries this request.
+   */
+  public static CampaignRequest writePlans(WorkflowClient client, ObjectStore store, Prepared p) {
+    BlobRef fullRef = store.put(CampaignPlan.fullPlanKey(p.campaignKey()), planBytes(p.full()));
+    BlobRef runRef = fullRef;
+    if (p.toRun() != p.full()) {
+      byte[] bytes = planBytes(p.toRun());
+      runRef = store.put(CampaignPlan.partialPlanKey(p.campaignKey(), ContentKeys.sha256Hex(bytes)), bytes);
+    }
+    return new CampaignRequest(p.campaignKey(), p.spec(), runRef, p.toRun().runs().size(), fullRef, p.full().runs().size(),
+        searchAttributesRegistered(client), runsPerExecution(), null);
+  }
+
+  /** The search attributes a campaign workflow starts with (when the server has them). */
+  public static io.temporal.common.SearchAttributes campaignSearchAttributes(Prepared p) {
+    return io.temporal.common.SearchAttributes.newBuilder()
+        .set(SearchAttrs.CAMPAIGN, p.workflowId()).set(SearchAttrs.PHASE, "starting").set(SearchAttrs.RUN_STATUS, "RUNNING")
+        .set(SearchAttrs.MODEL, p.spec().model().name()).set(SearchAttrs.PROTOCOL, p.spec().protocol()).build();
+  }
+
   /** What the Temporal UI lists for the campaign, e.g. "seed-table · 120 runs (recover: 3)". */
-  static String summary(Prepared p) {
+  public static String summary(Prepared p) {
     String s = p.spec().name() + " · " + p.full().runs().size() + " runs";
     if ("recover".equals(p.kind())) s += " (recover: " + p.toRun().runs().size() + ")";
     if ("from".equals(p.kind())) s += " (" + p.reusedFrom() + " reused from " + p.from() + ")";
