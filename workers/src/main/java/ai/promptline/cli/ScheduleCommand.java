@@ -66,6 +66,7 @@ public final class ScheduleCommand implements Runnable {
   static final String MEMO_CAMPAIGN = "promptline.campaign";
   static final String MEMO_FILE = "promptline.file";
   static final String MEMO_CRON = "promptline.cron";
+  static final String MEMO_ZONE = "promptline.timeZone";
   static final String MEMO_RUNS = "promptline.runs";
   static final String MEMO_CAMPAIGN_ID = "promptline.campaignId";
 
@@ -110,10 +111,42 @@ public final class ScheduleCommand implements Runnable {
     return false;
   }
 
+  /**
+   * {@code call}, with the SDK's bare "Schedule exception" turned into what the server said: a
+   * server that cannot be reached is left to {@link Errors} (it names the fix), a refusal names
+   * what was refused and why.
+   */
+  static <T> T temporal(String what, java.util.function.Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (IllegalArgumentException | ScheduleAlreadyRunningException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause())
+        if (t instanceof io.grpc.StatusRuntimeException st) {
+          io.grpc.Status.Code code = st.getStatus().getCode();
+          if (code == io.grpc.Status.Code.UNAVAILABLE || code == io.grpc.Status.Code.DEADLINE_EXCEEDED
+              || code == io.grpc.Status.Code.NOT_FOUND) throw st;
+          throw new IllegalStateException("Temporal refused to " + what + ": " + code + " " + st.getStatus().getDescription(), e);
+        }
+      StringBuilder why = new StringBuilder();
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause())
+        if (t.getMessage() != null && !t.getMessage().isBlank()) why.append(why.length() == 0 ? "" : ": ").append(t.getMessage());
+      throw new IllegalStateException("could not " + what + ": " + why.toString().replace('\n', ' '), e);
+    }
+  }
+
+  static void temporal(String what, Runnable call) {
+    temporal(what, () -> {
+      call.run();
+      return null;
+    });
+  }
+
   /** The description of schedule {@code id}, or empty when there is none. */
   static Optional<ScheduleDescription> find(ScheduleClient schedules, String id) {
     try {
-      return Optional.of(schedules.getHandle(id).describe());
+      return Optional.of(temporal("describe schedule " + id, () -> schedules.getHandle(id).describe()));
     } catch (RuntimeException e) {
       if (notFound(e)) return Optional.empty();
       throw e;
@@ -171,8 +204,8 @@ public final class ScheduleCommand implements Runnable {
         CampaignRequest request = CampaignSubmitter.writePlans(conn.client(), settings.store(), p);
         ScheduleHandle handle;
         try {
-          handle = schedules.createSchedule(id, schedule(p, request, expr, tz, id, file),
-              ScheduleOptions.newBuilder().setMemo(memo(p, expr, tz, file)).build());
+          handle = temporal("create schedule " + id, () -> schedules.createSchedule(id, schedule(p, request, expr, tz, id, file),
+              ScheduleOptions.newBuilder().setMemo(memo(p, expr, tz, file)).build()));
         } catch (ScheduleAlreadyRunningException e) {
           throw exists(id, settings);
         }
@@ -199,7 +232,10 @@ public final class ScheduleCommand implements Runnable {
     WorkflowOptions.Builder options = WorkflowOptions.newBuilder()
         .setWorkflowId(p.workflowId())
         .setTaskQueue(TaskQueues.CPU)
-        .setStaticSummary(CampaignSubmitter.summary(p) + " · schedule " + id);
+        .setStaticSummary(CampaignSubmitter.summary(p) + " · schedule " + id)
+        // both: the SDK (1.38) cannot describe a schedule whose action has a summary but no details
+        .setStaticDetails("Started by schedule " + id + " from campaign file " + file.toAbsolutePath().normalize()
+            + ". Finished runs are reused by run key.");
     if (request.indexed()) options.setTypedSearchAttributes(CampaignSubmitter.campaignSearchAttributes(p));
     return Schedule.newBuilder()
         .setAction(ScheduleActionStartWorkflow.newBuilder().setWorkflowType(CampaignWorkflow.class).setOptions(options.build())
@@ -216,7 +252,8 @@ public final class ScheduleCommand implements Runnable {
     m.put(MEMO_CAMPAIGN, p.spec().name());
     m.put(MEMO_CAMPAIGN_ID, p.workflowId());
     m.put(MEMO_RUNS, p.full().runs().size());
-    m.put(MEMO_CRON, cron + " (" + tz.getId() + ")");
+    m.put(MEMO_CRON, cron);
+    m.put(MEMO_ZONE, tz.getId());
     m.put(MEMO_FILE, file.toAbsolutePath().normalize().toString());
     return m;
   }
@@ -234,7 +271,8 @@ public final class ScheduleCommand implements Runnable {
       Settings settings = Settings.fromEnv();
       try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
         ScheduleClient schedules = scheduleClient(conn);
-        List<String> ids = schedules.listSchedules(null).map(d -> d.getScheduleId()).sorted().distinct().toList();
+        List<String> ids = temporal("list schedules",
+            () -> schedules.listSchedules(null).map(d -> d.getScheduleId()).sorted().distinct().toList());
         List<ScheduleDescription> found = new ArrayList<>();
         for (String id : ids) find(schedules, id).ifPresent(found::add); // one deleted just now is still listed for a moment
         PrintWriter out = cmd.commandLine().getOut();
@@ -259,12 +297,17 @@ public final class ScheduleCommand implements Runnable {
     ScheduleState st = d.getSchedule().getState();
     String cron = memoString(d, MEMO_CRON);
     if (cron == null) cron = String.join(" | ", d.getSchedule().getSpec().getCronExpressions());
-    b.append(String.format("%s  cron %s  %s  next %s%n", d.getId(), cron == null || cron.isEmpty() ? "(calendar)" : "\"" + cron + "\"",
-        st.isPaused() ? "PAUSED" : "active", st.isPaused() ? "- (paused)" : next(d.getInfo().getNextActionTimes())));
-    if (st.getNote() != null && !st.getNote().isEmpty()) b.append(String.format("  note: %s%n", st.getNote()));
+    String zone = memoString(d, MEMO_ZONE);
+    if (zone == null) zone = d.getSchedule().getSpec().getTimeZoneName();
+    b.append(String.format("%s  cron %s %s  %s  next %s%n", d.getId(), cron == null || cron.isEmpty() ? "(calendar)" : "\"" + cron + "\"",
+        zone == null || zone.isEmpty() ? "UTC" : zone, st.isPaused() ? "PAUSED" : "active",
+        st.isPaused() ? "- (paused)" : next(d.getInfo().getNextActionTimes())));
     String campaign = memoString(d, MEMO_CAMPAIGN);
-    if (campaign != null)
-      b.append(String.format("  campaign %s (%s runs) from %s%n", campaign, memoString(d, MEMO_RUNS), memoString(d, MEMO_FILE)));
+    String from = campaign == null ? null : String.format("campaign %s (%s runs) from %s", campaign, memoString(d, MEMO_RUNS),
+        memoString(d, MEMO_FILE));
+    // the note: why it was paused or resumed (the one set at creation says what the campaign line says)
+    if (st.getNote() != null && !st.getNote().isEmpty() && !st.getNote().equals(from)) b.append(String.format("  note: %s%n", st.getNote()));
+    if (from != null) b.append("  ").append(from).append(System.lineSeparator());
     long skipped = d.getInfo().getNumActionsSkippedOverlap();
     b.append(String.format("  started %d campaign(s)%s%n", d.getInfo().getNumActions(),
         skipped > 0 ? ", skipped " + skipped + " (the previous one was still running)" : ""));
@@ -401,8 +444,10 @@ public final class ScheduleCommand implements Runnable {
       } else {
         ScheduleHandle h = schedules.getHandle(id);
         String n = note != null ? note : (pause ? "paused" : "resumed") + " with ./promptline schedule " + (pause ? "pause" : "resume");
-        if (pause) h.pause(n);
-        else h.unpause(n);
+        temporal((pause ? "pause" : "resume") + " schedule " + id, () -> {
+          if (pause) h.pause(n);
+          else h.unpause(n);
+        });
         out.printf(pause ? "paused schedule %s: it starts no campaign until ./promptline schedule resume %s%n"
             : "resumed schedule %s; next: %s%n", id, pause ? id : next(h.describe().getInfo().getNextActionTimes()));
       }
@@ -427,7 +472,7 @@ public final class ScheduleCommand implements Runnable {
         ScheduleClient schedules = scheduleClient(conn);
         ScheduleDescription d = existing(schedules, settings, id);
         try {
-          schedules.getHandle(id).delete();
+          temporal("delete schedule " + id, () -> schedules.getHandle(id).delete());
         } catch (RuntimeException e) {
           if (!notFound(e)) throw e; // deleted meanwhile: the same end
         }

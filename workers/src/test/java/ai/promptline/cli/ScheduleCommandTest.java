@@ -38,7 +38,12 @@ class ScheduleCommandTest {
    * ScheduleCommand.Create} among its subcommands; until it does, it is added here.
    */
   static CliRun cli(String... args) {
-    return Settings.withEnvironment(offline, () -> {
+    return cli(offline, args);
+  }
+
+  /** {@link #cli(String...)} with {@code env} over the process environment. */
+  static CliRun cli(Map<String, String> env, String... args) {
+    return Settings.withEnvironment(env, () -> {
       CommandLine cl = Main.newCommandLine();
       CommandLine campaign = cl.getSubcommands().get("campaign");
       if (!campaign.getSubcommands().containsKey("schedule")) campaign.addSubcommand(new ScheduleCommand.Create());
