@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       CampaignCommand.class,
+      ScheduleCommand.class,
       WorkerCommand.class,
       ServicesCommand.class,
       DataCommand.class,

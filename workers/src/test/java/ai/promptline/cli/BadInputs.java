@@ -311,6 +311,10 @@ final class BadInputs {
         f.copy(g -> { }).splitFile().toString(), "--shots", "0", "--seed", "1"), "--shots must be >= 1");
     add("cli-layout-per-class-zero", "cli", "data layout --per-class 0", f -> new Invocation("data", "layout", "--out",
         f.dir.resolve("layout").toString(), "--dataset", "EuroSAT", "--per-class", "0"), "--per-class must be >= 1");
+    add("cli-schedule-bad-id", "cli", "schedule pause 'no such id'", f -> new Invocation("schedule", "pause", "no such id"),
+        "schedule 'no such id' is not a schedule id", "use letters, digits");
+    add("cli-schedule-no-id", "cli", "schedule delete (no id)", f -> new Invocation("schedule", "delete"), "Missing required parameter: 'ID'",
+        "promptline schedule delete --help");
     add("cli-unknown-option", "cli", "campaign plan --bogus", f -> new Invocation("campaign", "plan", "--bogus", "x.yaml"),
         "--bogus", "promptline campaign plan --help");
 
@@ -363,6 +367,12 @@ final class BadInputs {
         "no campaign (workflow campaign-0123456789abcdef", "in namespace default at", "submit it with ./promptline campaign run FILE");
     addWithServices("id-never-submitted", "campaign-id", "campaign status FILE never submitted", F -> F.status(),
         "no campaign 'bad-inputs-good' (workflow campaign-", "submit it with ./promptline campaign run FILE");
+    addWithServices("id-unknown-schedule-pause", "campaign-id", "schedule pause <unknown schedule>",
+        f -> new Invocation("schedule", "pause", "no-such-schedule-i13"), "no schedule 'no-such-schedule-i13' in namespace",
+        "schedule list shows the schedules");
+    addWithServices("id-unknown-schedule-delete", "campaign-id", "schedule delete <unknown schedule>",
+        f -> new Invocation("schedule", "delete", "no-such-schedule-i13"), "no schedule 'no-such-schedule-i13' in namespace",
+        "schedule list shows the schedules");
     add("id-malformed", "campaign-id", "campaign status campaign-xyz!", f -> new Invocation("campaign", "status", "campaign-xyz!"),
         "is not a campaign workflow id", "give the id or the campaign file");
     add("id-no-file", "campaign-id", "campaign status nope.yaml", f -> new Invocation("campaign", "status",
