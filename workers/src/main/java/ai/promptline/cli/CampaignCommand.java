@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
     description = "Plan, submit and follow benchmark campaigns (datasets x methods x shots x seeds).",
     subcommands = {CampaignCommand.Plan.class, CampaignCommand.Run.class, CampaignCommand.Submit.class, CampaignCommand.Status.class,
         CampaignControl.Watch.class, CampaignControl.Pause.class, CampaignControl.Resume.class, CampaignControl.Cancel.class,
-        CampaignControl.Recover.class, CampaignControl.ListCampaigns.class, CompareCommand.class})
+        CampaignControl.Recover.class, CampaignControl.ListCampaigns.class, CompareCommand.class, ScheduleCommand.Create.class})
 public final class CampaignCommand {
   static CampaignSpec load(Path file) {
     return load(file, CampaignFile.Limits.DEFAULT);
@@ -117,7 +117,9 @@ public final class CampaignCommand {
             t.fingerprint() == null ? "-" : t.fingerprint().substring(0, Math.min(16, t.fingerprint().length()))));
     }
     List<ai.promptline.workflows.model.CampaignPlan.PlannedRun> runs = p.toRun().runs();
-    ai.promptline.activities.PlanScan scan = store == null ? null : ai.promptline.activities.PlanScan.scan(runs, store, 16);
+    // a recover scans the whole grid: what finished gives the estimate for what runs again
+    List<ai.promptline.workflows.model.CampaignPlan.PlannedRun> scanned = "recover".equals(p.kind()) ? p.full().runs() : runs;
+    ai.promptline.activities.PlanScan scan = store == null ? null : ai.promptline.activities.PlanScan.scan(scanned, store, 16);
     int listed = 0;
     for (var r : runs) {
       if (!all && listed == LIST_RUNS) {

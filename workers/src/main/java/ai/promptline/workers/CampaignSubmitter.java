@@ -102,6 +102,8 @@ public final class CampaignSubmitter {
 
   /** The key of {@code campaign-<key>}; a clear error for anything else. */
   public static String campaignKeyOf(String campaignId) {
+    // a scheduled campaign's id carries the time Temporal started it: campaign-<key>-2026-12-01T02:00:00Z
+    if (campaignId != null && campaignId.matches("campaign-[0-9a-f]{64}-.+")) campaignId = campaignId.substring(0, 73);
     if (campaignId == null || !campaignId.matches("campaign-[0-9a-f]{64}"))
       throw new IllegalArgumentException("'" + campaignId + "' is not a campaign id (campaign-<64 hex digits>, as campaign submit"
           + " and campaign plan print it)");
