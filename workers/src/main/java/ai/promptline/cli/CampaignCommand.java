@@ -257,8 +257,8 @@ public final class CampaignCommand {
     @Override
     public Integer call() {
       Settings settings = Settings.fromEnv();
+      CampaignControl.Target t = CampaignControl.resolve(campaign); // the argument first: bad input never waits for a service
       try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
-        CampaignControl.Target t = CampaignControl.resolve(campaign);
         return CampaignControl.printStatus(conn, t, System.out);
       }
     }

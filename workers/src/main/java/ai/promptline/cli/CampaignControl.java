@@ -58,6 +58,9 @@ final class CampaignControl {
       CampaignSubmitter.campaignKeyOf(arg); // the form, with its own message
       return new Target(arg, null);
     }
+    if (!Files.exists(file) && (arg.endsWith(".yaml") || arg.endsWith(".yml") || arg.contains("/")))
+      throw new IllegalArgumentException("campaign file " + arg + " does not exist; give an existing campaign file or the campaign id"
+          + " (campaign-<key>, as campaign submit prints it)");
     if (!Files.exists(file))
       throw new IllegalArgumentException("'" + arg + "' is neither a campaign id (campaign-<64 hex digits>, as campaign submit prints"
           + " it; campaign list shows them) nor a campaign file");
@@ -77,9 +80,9 @@ final class CampaignControl {
       return describe(conn, t.id()).getWorkflowExecutionInfo();
     } catch (io.grpc.StatusRuntimeException e) {
       if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) throw e;
-      throw new IllegalArgumentException("unknown campaign " + t.label() + ": no such workflow in namespace " + conn.settings().namespace()
-          + " at " + conn.settings().temporalTarget() + " (campaign list shows the campaigns there; submit one with campaign submit FILE)",
-          e);
+      throw new IllegalArgumentException("no campaign " + (t.name() == null ? "" : "'" + t.name() + "' ") + "(workflow " + t.id()
+          + ") in namespace " + conn.settings().namespace() + " at " + conn.settings().temporalTarget() + "; submit it with"
+          + " ./promptline campaign run FILE (or campaign submit FILE); campaign list shows the campaigns there", e);
     }
   }
 
@@ -291,8 +294,8 @@ final class CampaignControl {
     public Integer call() {
       if (interval < 1) throw new IllegalArgumentException("--interval must be >= 1 second, got " + interval);
       boolean tty = System.console() != null;
+      Target t = resolve(campaign); // the argument first: bad input never waits for a service
       try (Connections conn = connect()) {
-        Target t = resolve(campaign);
         info(conn, t); // unknown campaign: one clear line
         int lines = 0;
         while (true) {
@@ -331,8 +334,8 @@ final class CampaignControl {
 
     @Override
     public Integer call() {
+      Target t = resolve(campaign); // the argument first: bad input never waits for a service
       try (Connections conn = connect()) {
-        Target t = resolve(campaign);
         requireRunning(conn, t, "pause");
         WorkflowStub stub = conn.client().newUntypedWorkflowStub(t.id());
         stub.signal("pause");
@@ -355,8 +358,8 @@ final class CampaignControl {
 
     @Override
     public Integer call() {
+      Target t = resolve(campaign); // the argument first: bad input never waits for a service
       try (Connections conn = connect()) {
-        Target t = resolve(campaign);
         requireRunning(conn, t, "resume");
         Progress before = awaitProgress(conn, t.id(), p -> true, Duration.ofSeconds(10));
         if (before != null && !before.paused()) {
@@ -387,8 +390,8 @@ final class CampaignControl {
 
     @Override
     public Integer call() {
+      Target t = resolve(campaign); // the argument first: bad input never waits for a service
       try (Connections conn = connect()) {
-        Target t = resolve(campaign);
         requireRunning(conn, t, "cancel");
         WorkflowStub stub = conn.client().newUntypedWorkflowStub(t.id());
         stub.cancel();
@@ -429,8 +432,8 @@ final class CampaignControl {
     @Override
     public Integer call() {
       Settings settings = Settings.fromEnv();
+      Target t = resolve(campaign); // the argument first: bad input never waits for a service
       try (Connections conn = new Connections(settings, new SimpleMeterRegistry())) {
-        Target t = resolve(campaign);
         WorkflowExecutionInfo info = info(conn, t);
         if (running(info))
           throw new IllegalArgumentException("campaign " + t.label() + " is still running: recover re-runs the failed runs of a campaign"

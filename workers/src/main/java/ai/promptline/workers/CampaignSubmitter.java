@@ -105,8 +105,8 @@ public final class CampaignSubmitter {
     // a scheduled campaign's id carries the time Temporal started it: campaign-<key>-2026-12-01T02:00:00Z
     if (campaignId != null && campaignId.matches("campaign-[0-9a-f]{64}-.+")) campaignId = campaignId.substring(0, 73);
     if (campaignId == null || !campaignId.matches("campaign-[0-9a-f]{64}"))
-      throw new IllegalArgumentException("'" + campaignId + "' is not a campaign id (campaign-<64 hex digits>, as campaign submit"
-          + " and campaign plan print it)");
+      throw new IllegalArgumentException("'" + campaignId + "' is not a campaign workflow id (campaign-<64 hex digits>, as campaign"
+          + " submit and campaign plan print it); give the id or the campaign file");
     return campaignId.substring("campaign-".length());
   }
 

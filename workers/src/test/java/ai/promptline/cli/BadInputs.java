@@ -373,6 +373,27 @@ final class BadInputs {
     addWithServices("id-unknown-schedule-delete", "campaign-id", "schedule delete <unknown schedule>",
         f -> new Invocation("schedule", "delete", "no-such-schedule-i13"), "no schedule 'no-such-schedule-i13' in namespace",
         "schedule list shows the schedules");
+    add("yaml-policy-two-rules", "yaml", "failFast and maxFailures together", f -> f.plan(goodWith("failFast", "failFast: true\nmaxFailures: 2")),
+        "give one of failFast, maxFailures, minSuccessRatio, not 2");
+    add("yaml-policy-ratio-range", "yaml", "minSuccessRatio: 1.5", f -> f.plan(goodWith("minSuccessRatio", "minSuccessRatio: 1.5")),
+        "minSuccessRatio must be in (0, 1]", "e.g. 0.95");
+    add("yaml-policy-max-failures-negative", "yaml", "maxFailures: -1", f -> f.plan(goodWith("maxFailures", "maxFailures: -1")),
+        "maxFailures must be >= 0");
+    add("cli-watch-interval", "cli", "campaign watch ID --interval 0", f -> new Invocation("campaign", "watch",
+        "campaign-" + "0123456789abcdef".repeat(4), "--interval", "0"), "--interval must be >= 1 second");
+    add("id-malformed-pause", "campaign-id", "campaign pause campaign-12", f -> new Invocation("campaign", "pause", "campaign-12"),
+        "is not a campaign workflow id", "give the id or the campaign file");
+    add("id-neither-file-nor-id", "campaign-id", "campaign cancel my-campaign", f -> new Invocation("campaign", "cancel", "my-campaign"),
+        "is neither a campaign id", "nor a campaign file");
+    addWithServices("id-unknown-pause", "campaign-id", "campaign pause campaign-<unknown key>",
+        f -> new Invocation("campaign", "pause", "campaign-" + "0123456789abcdef".repeat(4)),
+        "no campaign (workflow campaign-0123456789abcdef", "campaign list shows the campaigns there");
+    addWithServices("id-unknown-recover", "campaign-id", "campaign recover campaign-<unknown key>",
+        f -> new Invocation("campaign", "recover", "campaign-" + "0123456789abcdef".repeat(4), "--dry-run"),
+        "no campaign (workflow campaign-0123456789abcdef");
+    addWithServices("id-unknown-from", "campaign-id", "campaign run FILE --from campaign-<unknown key> --dry-run",
+        f -> f.run(GOOD).prepend("--from", "campaign-" + "0123456789abcdef".repeat(4), "--dry-run"),
+        "unknown campaign campaign-0123456789abcdef", "no plan for it in");
     add("id-malformed", "campaign-id", "campaign status campaign-xyz!", f -> new Invocation("campaign", "status", "campaign-xyz!"),
         "is not a campaign workflow id", "give the id or the campaign file");
     add("id-no-file", "campaign-id", "campaign status nope.yaml", f -> new Invocation("campaign", "status",
