@@ -352,6 +352,14 @@ final class Chaos {
       tempUploads = (int) b.keySet().stream().filter(k -> k.startsWith(".tmp/")).count();
       b.keySet().removeIf(k -> k.startsWith(".tmp/"));
       a.keySet().removeIf(k -> k.startsWith(".tmp/"));
+      // campaign records (plan, results) live under the campaign key, which names the experiment and so
+      // differs between the two campaigns; each bucket must hold its campaign's plan and results once
+      for (Map<String, String> m : List.of(a, b)) {
+        long plans = m.keySet().stream().filter(k -> k.startsWith("campaigns/") && k.endsWith("/plan.json")).count();
+        long results = m.keySet().stream().filter(k -> k.startsWith("campaigns/") && k.endsWith("/results.json")).count();
+        if (plans != 1 || results != 1) { orphanedOrPartial++; problems.add("campaign records: " + plans + " plans, " + results + " results"); }
+        m.keySet().removeIf(k -> k.startsWith("campaigns/"));
+      }
       for (String k : b.keySet()) if (!a.containsKey(k)) { orphanedOrPartial++; problems.add("object only under chaos: " + k); }
       for (String k : a.keySet()) if (!b.containsKey(k)) { orphanedOrPartial++; problems.add("object missing under chaos: " + k); }
       for (var e : b.entrySet()) {
