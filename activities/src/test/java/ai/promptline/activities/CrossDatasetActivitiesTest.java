@@ -158,7 +158,8 @@ class CrossDatasetActivitiesTest {
         in.config().train(), in.config().targets()), null);
     TargetResult again = compute.evaluateTarget(new TargetInput(other, in.config().targets().get(0),
         data.targetSplit(other, in.config().targets().get(0)), null));
-    assertEquals(first, again);
+    assertEquals(new TargetResult(first.dataset(), first.fingerprint(), first.accuracy(), first.total()),
+        new TargetResult(again.dataset(), again.fingerprint(), again.accuracy(), again.total()), "the same result (its cost aside)");
     assertEquals(cachedFeatures, store.list("features/"), "no new feature blob");
     assertEquals(1.0, backends.meters().counter(PromptlineMetrics.CACHE, "cache", PromptlineMetrics.FEATURES, "result", "hit").count());
 

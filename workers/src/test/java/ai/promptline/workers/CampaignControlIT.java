@@ -150,4 +150,40 @@ class CampaignControlIT {
       w.close();
     }
   }
+
+  /** {@code campaign run} is SIGKILLed right after it submitted: the campaign goes on and finishes without it. */
+  @Test
+  void killingTheSubmittingCli_neverAffectsTheCampaign() throws Exception {
+    Settings settings = settings();
+    DemoAssets.Assets assets = DemoAssets.ensure(dir.resolve("demo"));
+    Path file = dir.resolve("killed-cli.yaml");
+    java.nio.file.Files.writeString(file, "name: killed-cli-" + SUFFIX + "\nexperiment: promptline-it-control-" + SUFFIX + "\n"
+        + "model: {name: tiny-clip-scenes, weights: " + assets.weights() + ", sha256: " + ai.promptline.ml.pretrain.TinyClip.SHA256 + "}\n"
+        + "datasets: [{name: " + DemoAssets.DATASET + ", root: " + assets.datasetRoot() + "}]\n"
+        + "methods: [{name: coop, train: {epochs: 20, batchSize: 4}}]\nshots: [4]\nseeds: [21, 22]\n");
+    String id = CampaignSubmitter.workflowId(CampaignFile.read(file).plan(file.getParent()));
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (Connections conn = new Connections(settings, meters)) {
+      PromptlineWorker w = worker(conn, meters);
+      String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      Path log = dir.resolve("killed-cli.log");
+      ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xmx1g", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+          "-cp", System.getProperty("java.class.path"), "ai.promptline.cli.Main", "campaign", "run", file.toString());
+      pb.environment().put("PROMPTLINE_BUCKET", "promptline-it-control-" + SUFFIX);
+      pb.redirectErrorStream(true).redirectOutput(log.toFile());
+      Process cli = pb.start();
+      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+      while (!java.nio.file.Files.readString(log).contains("submitted " + id)) {
+        if (System.nanoTime() > deadline || !cli.isAlive())
+          throw new AssertionError("campaign run did not submit: " + java.nio.file.Files.readString(log));
+        Thread.sleep(100);
+      }
+      waitFor(conn, id, "a run is in flight", p -> p.running() == 1);
+      cli.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no goodbye to the server
+      CampaignResult r = CampaignSubmitter.await(conn.client().newUntypedWorkflowStub(id), 2, null);
+      assertEquals(Stages.FINISHED, r.status(), "the campaign finished without the CLI that submitted it");
+      assertEquals(new CampaignResult.Counts(2, 2, 0, 0, 0), r.counts());
+      w.close();
+    }
+  }
 }
