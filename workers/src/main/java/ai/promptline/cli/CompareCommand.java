@@ -70,6 +70,8 @@ public final class CompareCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     check(format, published, tables, campaigns.size(), threads);
+    // published files and tables are read before any service is contacted: a typo fails at once
+    if (published != null && !published.isEmpty()) CampaignCommand.publishedData(published, Path.of("."), tables);
     Settings s = Settings.fromEnv();
     ServiceChecks.minio(s, false); // one clear line when the store cannot be reached
     ObjectStore store = s.store();
